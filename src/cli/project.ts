@@ -1,0 +1,35 @@
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** Paths of the project that the command-line tools share. */
+export const ROOT = resolve(__dirname, '..', '..');
+export const VENV = join(ROOT, '.venv');
+export const VENV_BIN = join(VENV, process.platform === 'win32' ? 'Scripts' : 'bin');
+export const VENV_PYTHON = join(VENV_BIN, process.platform === 'win32' ? 'python.exe' : 'python');
+export const NODE_BIN = join(ROOT, 'node_modules', '.bin');
+export const TSLAB = join(NODE_BIN, process.platform === 'win32' ? 'tslab.cmd' : 'tslab');
+export const NOTEBOOKS = join(ROOT, 'notebooks');
+export const ARTIFACTS = join(ROOT, 'artifacts');
+
+export function venvReady(): boolean {
+  return existsSync(VENV_PYTHON);
+}
+
+/** Environment for Jupyter processes: the venv and node_modules/.bin first on PATH. */
+export function jupyterEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: [VENV_BIN, NODE_BIN, process.env.PATH ?? ''].join(process.platform === 'win32' ? ';' : ':'),
+    // keep Jupyter's own state inside the project so runs do not depend on ~/.jupyter
+    JUPYTER_PLATFORM_DIRS: '1',
+    ...extra,
+  };
+}
+
+/** Run a command, inheriting output; throw with the command line when it fails. */
+export function run(cmd: string, args: string[], options: SpawnSyncOptions = {}): void {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...options });
+  if (r.error) throw new Error(`${cmd} could not start: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${[cmd, ...args].join(' ')} failed with exit code ${r.status ?? r.signal}`);
+}

@@ -1,0 +1,476 @@
+import { endianness } from 'node:os';
+import { type Matrix } from './matrix';
+import { resolveMaxSamples, type Params } from './params';
+import { createRng, type Rng } from './rng';
+
+/** np.euler_gamma, the constant scikit-learn uses in c(n). */
+export const EULER_GAMMA = 0.5772156649015329;
+
+/**
+ * c(n): the average path length of an unsuccessful search in a binary search
+ * tree of n points (Liu, Ting & Zhou 2008, eq. 1), added at an external node that
+ * still holds n training rows, and used to normalise the mean path length.
+ */
+export function averagePathLength(n: number): number {
+  if (n <= 1) return 0;
+  if (n === 2) return 1;
+  return 2 * (Math.log(n - 1) + EULER_GAMMA) - (2 * (n - 1)) / n;
+}
+
+/**
+ * numpy.percentile(values, q) with numpy's default 'linear' method, including
+ * numpy's two-sided lerp, so the offset is the number scikit-learn would pick.
+ */
+export function percentile(values: ArrayLike<number>, q: number): number {
+  const n = values.length;
+  if (n === 0) throw new RangeError('percentile of an empty array');
+  const sorted = Float64Array.from(values).sort();
+  const virtualIndex = (n - 1) * (q / 100);
+  const lo = Math.floor(virtualIndex);
+  const hi = Math.min(lo + 1, n - 1);
+  const t = virtualIndex - lo;
+  const a = sorted[lo];
+  const b = sorted[hi];
+  const diff = b - a;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
+
+/** The common surface of our forest and the ml-isolation-forest adapter. */
+export interface AnomalyDetector {
+  readonly name: string;
+  /** threshold on scoreSamples: rows scoring below it are anomalies */
+  readonly offset: number;
+  /** scikit-learn's score_samples: -2^(-E[h(x)]/c(psi)); lower is more abnormal, in [-1, 0) */
+  scoreSamples(X: Matrix): Float64Array;
+  /** scoreSamples - offset: negative for anomalies */
+  decisionFunction(X: Matrix): Float64Array;
+  /** -1 for anomalies, 1 for normal rows */
+  predict(X: Matrix): Int8Array;
+}
+
+/** offset from training scores, as scikit-learn's IsolationForest.fit sets it */
+export function offsetFromScores(trainingScores: ArrayLike<number>, contamination: number | 'auto'): number {
+  if (contamination === 'auto') return -0.5;
+  return percentile(trainingScores, 100 * contamination);
+}
+
+export function decisionFromScores(scores: Float64Array, offset: number): Float64Array {
+  const out = new Float64Array(scores.length);
+  for (let i = 0; i < scores.length; i++) out[i] = scores[i] - offset;
+  return out;
+}
+
+export function predictFromDecision(decision: Float64Array): Int8Array {
+  const out = new Int8Array(decision.length);
+  for (let i = 0; i < decision.length; i++) out[i] = decision[i] < 0 ? -1 : 1;
+  return out;
+}
+
+export interface IsolationForestOptions {
+  nEstimators: number;
+  maxSamples: Params['maxSamples'];
+  contamination: Params['contamination'];
+  seed: number | string;
+}
+
+/** scikit-learn treats a feature whose range in a node is below this as constant (tree/_splitter.pyx). */
+const FEATURE_THRESHOLD = 1e-7;
+
+export interface IsolationForestJSON {
+  kind: 'IsolationForest';
+  nFeatures: number;
+  nEstimators: number;
+  /** rows drawn per tree (psi) */
+  maxSamples: number;
+  /** height limit ceil(log2(psi)) */
+  maxDepth: number;
+  contamination: number | 'auto';
+  offset: number;
+  seed: number | string;
+  /** nodes in each tree, in tree order */
+  nodeCounts: number[];
+  /**
+   * All trees' nodes in pre-order (a node's left child is the next node), as
+   * base64 of little-endian typed arrays: feature Int16 (-1 = leaf), threshold
+   * Float32 (go left when x <= threshold), right Int32 (index of the right child
+   * within its tree; for a leaf, the number of training rows that reached it).
+   */
+  feature: string;
+  threshold: string;
+  right: string;
+}
+
+function sampleWithoutReplacement(n: number, k: number, rng: Rng, scratch: { pool?: Int32Array }): Int32Array {
+  const out = new Int32Array(k);
+  if (k * 4 >= n) {
+    // dense draw: partial Fisher-Yates over all indices
+    if (!scratch.pool || scratch.pool.length !== n) scratch.pool = new Int32Array(n);
+    const pool = scratch.pool;
+    for (let i = 0; i < n; i++) pool[i] = i;
+    for (let i = 0; i < k; i++) {
+      const j = i + rng.int(n - i);
+      const t = pool[i];
+      pool[i] = pool[j];
+      pool[j] = t;
+      out[i] = pool[i];
+    }
+  } else {
+    // sparse draw (Floyd's algorithm): O(k) work whatever n is
+    const chosen = new Set<number>();
+    let m = 0;
+    for (let j = n - k; j < n; j++) {
+      const t = rng.int(j + 1);
+      const v = chosen.has(t) ? j : t;
+      chosen.add(v);
+      out[m++] = v;
+    }
+  }
+  return out.sort();
+}
+
+/** Growable typed-array node storage used while training one tree. */
+class TreeBuilder {
+  feature: number[] = [];
+  threshold: number[] = [];
+  right: number[] = [];
+}
+
+function buildTree(
+  sample: Float32Array, // psi x d, row-major, float32 like scikit-learn's tree input
+  d: number,
+  psi: number,
+  maxDepth: number,
+  rng: Rng,
+): TreeBuilder {
+  const tree = new TreeBuilder();
+  const idx = new Int32Array(psi);
+  for (let i = 0; i < psi; i++) idx[i] = i;
+  const features = new Int32Array(d);
+
+  const grow = (lo: number, hi: number, depth: number): void => {
+    const node = tree.feature.length;
+    tree.feature.push(-1);
+    tree.threshold.push(0);
+    tree.right.push(hi - lo);
+    if (hi - lo <= 1 || depth >= maxDepth) return;
+    // Draw features in random order until one is not constant in this node
+    // (scikit-learn's RandomSplitter does the same); all constant -> leaf.
+    for (let j = 0; j < d; j++) features[j] = j;
+    let f = -1;
+    let min = 0;
+    let max = 0;
+    for (let k = 0; k < d; k++) {
+      const pick = k + rng.int(d - k);
+      const cand = features[pick];
+      features[pick] = features[k];
+      features[k] = cand;
+      let lo32 = Infinity;
+      let hi32 = -Infinity;
+      for (let i = lo; i < hi; i++) {
+        const v = sample[idx[i] * d + cand];
+        if (v < lo32) lo32 = v;
+        if (v > hi32) hi32 = v;
+      }
+      if (hi32 > lo32 + FEATURE_THRESHOLD) {
+        f = cand;
+        min = lo32;
+        max = hi32;
+        break;
+      }
+    }
+    if (f < 0) return;
+    // Uniform threshold in [min, max), rounded to float32 so that the stored
+    // model compares exactly as it was trained; if rounding reaches max, use
+    // min (as scikit-learn does) so both children are non-empty.
+    let t = Math.fround(min + rng.next() * (max - min));
+    if (t >= max) t = min;
+    // partition idx[lo, hi) into x <= t | x > t
+    let i = lo;
+    let j = hi - 1;
+    while (i <= j) {
+      if (sample[idx[i] * d + f] <= t) i++;
+      else {
+        const tmp = idx[i];
+        idx[i] = idx[j];
+        idx[j] = tmp;
+        j--;
+      }
+    }
+    tree.feature[node] = f;
+    tree.threshold[node] = t;
+    grow(lo, i, depth + 1);
+    tree.right[node] = tree.feature.length;
+    grow(i, hi, depth + 1);
+  };
+  grow(0, psi, 0);
+  return tree;
+}
+
+function toBase64(a: Int16Array | Int32Array | Float32Array): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+}
+
+function fromBase64<T extends Int16Array | Int32Array | Float32Array>(
+  s: unknown,
+  Ctor: { new (buffer: ArrayBuffer): T; BYTES_PER_ELEMENT: number },
+  length: number,
+  field: string,
+): T {
+  if (typeof s !== 'string') throw new TypeError(`IsolationForest.${field} must be a base64 string`);
+  const buf = Buffer.from(s, 'base64');
+  if (buf.length !== length * Ctor.BYTES_PER_ELEMENT) {
+    throw new TypeError(`IsolationForest.${field} holds ${buf.length} bytes, expected ${length * Ctor.BYTES_PER_ELEMENT} for ${length} nodes`);
+  }
+  const copy = new ArrayBuffer(buf.length); // aligned copy
+  new Uint8Array(copy).set(buf);
+  return new Ctor(copy);
+}
+
+if (endianness() !== 'LE') {
+  // The base64 model format is little-endian typed arrays; every platform Node 20 ships for is LE.
+  throw new Error('this library stores models as little-endian arrays and needs a little-endian CPU');
+}
+
+/**
+ * Isolation Forest (Liu, Ting & Zhou 2008) with scikit-learn's semantics:
+ * psi = maxSamples rows per tree drawn without replacement, height limit
+ * ceil(log2 psi), random feature and uniform random threshold per node, path
+ * length with the c(n) correction at external nodes, score_samples =
+ * -2^(-E[h]/c(psi)), offset at the contamination quantile of training scores.
+ *
+ * All trees live in three flat typed arrays (pre-order, left child = next
+ * node), so a trained model holds no per-node objects and serialises compactly.
+ */
+export class IsolationForest implements AnomalyDetector {
+  readonly name = 'isolation-forest (this library)';
+
+  private constructor(
+    readonly nFeatures: number,
+    readonly maxSamples: number,
+    readonly maxDepth: number,
+    readonly contamination: number | 'auto',
+    readonly seed: number | string,
+    /** start of each tree in the node arrays; length nEstimators + 1 */
+    private readonly treeStart: Int32Array,
+    private readonly feature: Int16Array,
+    private readonly threshold: Float32Array,
+    /** absolute index of the right child, or the leaf's training-row count */
+    private readonly right: Int32Array,
+    /** depth + c(n) at leaves: the path length a row ending there gets */
+    private readonly leafPath: Float64Array,
+    private _offset: number,
+  ) {}
+
+  get nEstimators(): number {
+    return this.treeStart.length - 1;
+  }
+
+  get nodeCount(): number {
+    return this.feature.length;
+  }
+
+  get offset(): number {
+    return this._offset;
+  }
+
+  static fit(X: Matrix, options: IsolationForestOptions): IsolationForest {
+    const { rows: n, cols: d, data } = X;
+    if (n < 2) throw new RangeError(`IsolationForest.fit: needs at least 2 rows, got ${n}`);
+    if (d > 32767) throw new RangeError(`IsolationForest.fit: at most 32767 features, got ${d}`);
+    for (let k = 0; k < data.length; k++) {
+      if (!Number.isFinite(data[k])) {
+        throw new RangeError(`IsolationForest.fit: row ${Math.floor(k / d)}, column ${k % d} is ${data[k]} (must be finite)`);
+      }
+    }
+    const { nEstimators, contamination, seed } = options;
+    if (!Number.isInteger(nEstimators) || nEstimators < 1) throw new RangeError(`nEstimators must be a positive integer, got ${nEstimators}`);
+    const psi = resolveMaxSamples(options.maxSamples, n);
+    const maxDepth = Math.max(1, Math.ceil(Math.log2(Math.max(psi, 2))));
+    const trees: TreeBuilder[] = [];
+    const scratch = {};
+    const sample = new Float32Array(psi * d);
+    for (let t = 0; t < nEstimators; t++) {
+      // one random stream per tree: tree t is the same whatever else changes
+      const rng = createRng(seed, `tree/${t}`);
+      const rowsDrawn = sampleWithoutReplacement(n, psi, rng, scratch);
+      for (let i = 0; i < psi; i++) {
+        const src = rowsDrawn[i] * d;
+        for (let j = 0; j < d; j++) sample[i * d + j] = data[src + j]; // Float32Array rounds like np.float32
+      }
+      trees.push(buildTree(sample, d, psi, maxDepth, rng));
+    }
+    const total = trees.reduce((s, t) => s + t.feature.length, 0);
+    const treeStart = new Int32Array(nEstimators + 1);
+    const feature = new Int16Array(total);
+    const threshold = new Float32Array(total);
+    const right = new Int32Array(total);
+    let at = 0;
+    trees.forEach((tree, t) => {
+      treeStart[t] = at;
+      for (let k = 0; k < tree.feature.length; k++) {
+        feature[at + k] = tree.feature[k];
+        threshold[at + k] = tree.threshold[k];
+        right[at + k] = tree.feature[k] >= 0 ? tree.right[k] + at : tree.right[k];
+      }
+      at += tree.feature.length;
+    });
+    treeStart[nEstimators] = at;
+    const leafPath = computeLeafPaths(treeStart, feature, right);
+    const forest = new IsolationForest(d, psi, maxDepth, contamination, seed, treeStart, feature, threshold, right, leafPath, -0.5);
+    forest._offset = offsetFromScores(forest.scoreSamples(X), contamination);
+    return forest;
+  }
+
+  /** scikit-learn's score_samples: lower is more abnormal. */
+  scoreSamples(X: Matrix): Float64Array {
+    const depthSum = this.pathLengthSums(X);
+    const norm = this.nEstimators * averagePathLength(this.maxSamples);
+    const out = new Float64Array(X.rows);
+    for (let i = 0; i < X.rows; i++) out[i] = -(2 ** (-depthSum[i] / norm));
+    return out;
+  }
+
+  decisionFunction(X: Matrix): Float64Array {
+    return decisionFromScores(this.scoreSamples(X), this._offset);
+  }
+
+  predict(X: Matrix): Int8Array {
+    return predictFromDecision(this.decisionFunction(X));
+  }
+
+  /** Sum over trees of each row's path length, trees added in order. */
+  private pathLengthSums(X: Matrix): Float64Array {
+    const { rows: n, cols: d, data } = X;
+    if (d !== this.nFeatures) throw new RangeError(`IsolationForest: got ${d} features, the model was fitted on ${this.nFeatures}`);
+    const out = new Float64Array(n);
+    const { feature, threshold, right, leafPath, treeStart } = this;
+    const nTrees = this.nEstimators;
+    // Score in blocks of rows so a block (as float32, like scikit-learn) stays in
+    // cache while every tree walks it.
+    const BLOCK = 512;
+    const block = new Float32Array(BLOCK * d);
+    for (let b0 = 0; b0 < n; b0 += BLOCK) {
+      const m = Math.min(BLOCK, n - b0);
+      block.set(data.subarray(b0 * d, (b0 + m) * d));
+      for (let t = 0; t < nTrees; t++) {
+        const root = treeStart[t];
+        for (let i = 0; i < m; i++) {
+          const base = i * d;
+          let node = root;
+          let f = feature[node];
+          while (f >= 0) {
+            node = block[base + f] <= threshold[node] ? node + 1 : right[node];
+            f = feature[node];
+          }
+          out[b0 + i] += leafPath[node];
+        }
+      }
+    }
+    return out;
+  }
+
+  toJSON(): IsolationForestJSON {
+    const local = new Int32Array(this.right.length);
+    for (let t = 0; t < this.nEstimators; t++) {
+      const s = this.treeStart[t];
+      for (let k = s; k < this.treeStart[t + 1]; k++) local[k] = this.feature[k] >= 0 ? this.right[k] - s : this.right[k];
+    }
+    const nodeCounts: number[] = [];
+    for (let t = 0; t < this.nEstimators; t++) nodeCounts.push(this.treeStart[t + 1] - this.treeStart[t]);
+    return {
+      kind: 'IsolationForest',
+      nFeatures: this.nFeatures,
+      nEstimators: this.nEstimators,
+      maxSamples: this.maxSamples,
+      maxDepth: this.maxDepth,
+      contamination: this.contamination,
+      offset: this._offset,
+      seed: this.seed,
+      nodeCounts,
+      feature: toBase64(this.feature),
+      threshold: toBase64(this.threshold),
+      right: toBase64(local),
+    };
+  }
+
+  /** Rebuild a model from toJSON() output, checking every field and every tree's structure. */
+  static fromJSON(json: IsolationForestJSON): IsolationForest {
+    const fail = (msg: string): never => {
+      throw new TypeError(`invalid IsolationForest: ${msg}`);
+    };
+    if (!json || json.kind !== 'IsolationForest') fail('kind must be "IsolationForest"');
+    const posInt = (v: unknown, name: string) => {
+      if (!Number.isInteger(v) || (v as number) < 1) fail(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+      return v as number;
+    };
+    const d = posInt(json.nFeatures, 'nFeatures');
+    const nTrees = posInt(json.nEstimators, 'nEstimators');
+    const psi = posInt(json.maxSamples, 'maxSamples');
+    const maxDepth = posInt(json.maxDepth, 'maxDepth');
+    if (maxDepth !== Math.max(1, Math.ceil(Math.log2(Math.max(psi, 2))))) fail(`maxDepth ${maxDepth} does not match maxSamples ${psi}`);
+    if (typeof json.offset !== 'number' || !Number.isFinite(json.offset)) fail(`offset must be a finite number, got ${json.offset}`);
+    const c = json.contamination;
+    if (!(c === 'auto' || (typeof c === 'number' && c > 0 && c <= 0.5))) fail(`contamination must be in (0, 0.5] or "auto", got ${JSON.stringify(c)}`);
+    if (!(typeof json.seed === 'number' || typeof json.seed === 'string')) fail('seed must be a number or string');
+    if (!Array.isArray(json.nodeCounts) || json.nodeCounts.length !== nTrees) fail(`nodeCounts must list ${nTrees} trees`);
+    const treeStart = new Int32Array(nTrees + 1);
+    json.nodeCounts.forEach((count, t) => {
+      posInt(count, `nodeCounts[${t}]`);
+      treeStart[t + 1] = treeStart[t] + count;
+    });
+    const total = treeStart[nTrees];
+    const feature = fromBase64(json.feature, Int16Array, total, 'feature');
+    const threshold = fromBase64(json.threshold, Float32Array, total, 'threshold');
+    const right = fromBase64(json.right, Int32Array, total, 'right');
+    for (let t = 0; t < nTrees; t++) {
+      const s = treeStart[t];
+      const e = treeStart[t + 1];
+      // Walk the tree in pre-order: the node after an internal node must be its
+      // left child and `right` must point just past the left subtree. Any
+      // tampering that breaks the shape is caught here, so scoring cannot loop.
+      const stack: Array<[number, number]> = [[0, 0]];
+      let expected = 0;
+      let leaves = 0;
+      while (stack.length > 0) {
+        const [k, depth] = stack.pop()!;
+        if (k !== expected) fail(`tree ${t}: node ${k} out of pre-order`);
+        expected++;
+        const f = feature[s + k];
+        if (f >= 0) {
+          if (f >= d) fail(`tree ${t}, node ${k}: feature ${f} out of range 0..${d - 1}`);
+          if (!Number.isFinite(threshold[s + k])) fail(`tree ${t}, node ${k}: threshold ${threshold[s + k]} is not finite`);
+          if (depth >= maxDepth) fail(`tree ${t}, node ${k}: split below the height limit ${maxDepth}`);
+          const r = right[s + k];
+          if (!(r > k + 1 && r < e - s)) fail(`tree ${t}, node ${k}: right child ${r} out of range`);
+          stack.push([r, depth + 1], [k + 1, depth + 1]);
+        } else {
+          if (f !== -1) fail(`tree ${t}, node ${k}: feature ${f} is neither a feature index nor -1 (leaf)`);
+          if (!(right[s + k] >= 1 && right[s + k] <= psi)) fail(`tree ${t}, node ${k}: leaf size ${right[s + k]} out of range 1..${psi}`);
+          leaves += right[s + k];
+        }
+      }
+      if (expected !== e - s) fail(`tree ${t}: ${e - s} nodes stored but ${expected} reachable`);
+      if (leaves !== psi) fail(`tree ${t}: leaves hold ${leaves} rows, expected maxSamples = ${psi}`);
+      for (let k = s; k < e; k++) if (feature[k] >= 0) right[k] += s;
+    }
+    const leafPath = computeLeafPaths(treeStart, feature, right);
+    return new IsolationForest(d, psi, maxDepth, json.contamination, json.seed, treeStart, feature, threshold, right, leafPath, json.offset);
+  }
+}
+
+/** depth + c(n) at every leaf (0 at internal nodes), from the pre-order layout. */
+function computeLeafPaths(treeStart: Int32Array, feature: Int16Array, right: Int32Array): Float64Array {
+  const out = new Float64Array(feature.length);
+  const depth = new Int32Array(feature.length);
+  for (let t = 0; t + 1 < treeStart.length; t++) {
+    for (let k = treeStart[t]; k < treeStart[t + 1]; k++) {
+      if (feature[k] >= 0) {
+        depth[k + 1] = depth[k] + 1;
+        depth[right[k]] = depth[k] + 1;
+      } else {
+        out[k] = depth[k] + averagePathLength(right[k]);
+      }
+    }
+  }
+  return out;
+}

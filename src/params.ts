@@ -1,0 +1,278 @@
+import { readFileSync } from 'node:fs';
+
+/** The experiment parameters. Defaults reproduce the reference scikit-learn script. */
+export interface Params {
+  /** seed of every random draw (data, trees, stream batches) */
+  seed: number;
+  /** rows of normal traffic, N(normalMean, normalStd) */
+  nNormal: number;
+  /** rows of anomalous traffic, N(anomalyMean, anomalyStd) */
+  nAnomalous: number;
+  nFeatures: number;
+  normalMean: number;
+  normalStd: number;
+  anomalyMean: number;
+  anomalyStd: number;
+  /** trees in the Isolation Forest */
+  nEstimators: number;
+  /** rows drawn per tree: 'auto' = min(256, n), an integer count, or a fraction of n */
+  maxSamples: 'auto' | number;
+  /** expected share of anomalies, sets the decision threshold; 'auto' = offset -0.5 */
+  contamination: number | 'auto';
+  /** PCA components kept (the plots use the first two) */
+  pcaComponents: number;
+  /** rows per simulated streaming batch */
+  streamBatchSize: number;
+  /** number of simulated streaming batches */
+  streamBatches: number;
+  /** share of anomalous rows injected into simulated streaming batches (reference: 0) */
+  streamAnomalyShare: number;
+}
+
+export type ParamKey = keyof Params;
+
+export const DEFAULT_PARAMS: Readonly<Params> = Object.freeze({
+  seed: 42,
+  nNormal: 10000,
+  nAnomalous: 500,
+  nFeatures: 5,
+  normalMean: 0,
+  normalStd: 1,
+  anomalyMean: 5,
+  anomalyStd: 2,
+  nEstimators: 100,
+  maxSamples: 'auto',
+  contamination: 0.05,
+  pcaComponents: 2,
+  streamBatchSize: 500,
+  streamBatches: 10,
+  streamAnomalyShare: 0,
+});
+
+/** Environment variable holding a JSON object of overrides, e.g. '{"contamination":0.1}'. */
+export const PARAMS_ENV = 'ANOMALY_PARAMS';
+/** Environment variable naming a JSON file of overrides. */
+export const PARAMS_FILE_ENV = 'ANOMALY_PARAMS_FILE';
+
+export class ParamsError extends Error {
+  constructor(
+    message: string,
+    readonly key?: string,
+    readonly value?: unknown,
+    readonly source?: string,
+  ) {
+    super(message);
+    this.name = 'ParamsError';
+  }
+}
+
+interface Rule {
+  description: string;
+  /** returns a reason when the value is not acceptable */
+  check(value: unknown): string | undefined;
+}
+
+const MAX_ROWS = 10_000_000;
+
+function integerIn(min: number, max: number): Rule['check'] {
+  return (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+      ? undefined
+      : `must be an integer from ${min} to ${max.toLocaleString('en-US')}`;
+}
+
+function finiteNumber(v: unknown): string | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? undefined : 'must be a finite number';
+}
+
+function positiveNumber(v: unknown): string | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'must be a number > 0';
+}
+
+const RULES: Record<ParamKey, Rule> = {
+  seed: { description: 'seed of every random draw', check: integerIn(0, Number.MAX_SAFE_INTEGER) },
+  nNormal: { description: 'rows of normal traffic', check: integerIn(1, MAX_ROWS) },
+  nAnomalous: { description: 'rows of anomalous traffic', check: integerIn(1, MAX_ROWS) },
+  nFeatures: { description: 'features per row', check: integerIn(2, 100) },
+  normalMean: { description: 'mean of normal traffic', check: finiteNumber },
+  normalStd: { description: 'standard deviation of normal traffic', check: positiveNumber },
+  anomalyMean: { description: 'mean of anomalous traffic', check: finiteNumber },
+  anomalyStd: { description: 'standard deviation of anomalous traffic', check: positiveNumber },
+  nEstimators: { description: 'trees in the Isolation Forest', check: integerIn(1, 10_000) },
+  maxSamples: {
+    description: "rows per tree: 'auto' = min(256, n), a count >= 2, or a fraction in (0, 1)",
+    check: (v) => {
+      if (v === 'auto') return undefined;
+      if (typeof v === 'number' && Number.isFinite(v)) {
+        if (Number.isInteger(v) ? v >= 2 && v <= MAX_ROWS : v > 0 && v < 1) return undefined;
+      }
+      return `must be "auto", an integer row count from 2 to ${MAX_ROWS.toLocaleString('en-US')}, or a fraction in (0, 1)`;
+    },
+  },
+  contamination: {
+    description: "expected share of anomalies in (0, 0.5], or 'auto' (offset -0.5)",
+    check: (v) =>
+      v === 'auto' || (typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 0.5)
+        ? undefined
+        : 'must be a number in (0, 0.5] or "auto"',
+  },
+  pcaComponents: { description: 'PCA components kept (plots use 2)', check: integerIn(2, 100) },
+  streamBatchSize: { description: 'rows per streaming batch', check: integerIn(1, 1_000_000) },
+  streamBatches: { description: 'streaming batches to simulate', check: integerIn(1, 100_000) },
+  streamAnomalyShare: {
+    description: 'share of anomalies injected into streaming batches',
+    check: (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v < 1 ? undefined : 'must be a number in [0, 1)'),
+  },
+};
+
+export const PARAM_KEYS = Object.keys(DEFAULT_PARAMS) as ParamKey[];
+
+/** One-line description of every parameter, in declaration order (for tables and --help). */
+export function describeParams(): { key: ParamKey; default: Params[ParamKey]; description: string }[] {
+  return PARAM_KEYS.map((key) => ({ key, default: DEFAULT_PARAMS[key], description: RULES[key].description }));
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === undefined) return 'undefined';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * Check a partial set of overrides and merge it onto `base`.
+ * Unknown keys, wrong types and out-of-range values raise a ParamsError naming
+ * the key, the value and where it came from.
+ */
+export function applyOverrides(base: Readonly<Params>, overrides: unknown, source: string): Params {
+  if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
+    throw new ParamsError(`Parameters from ${source} must be a JSON object, got ${show(overrides)}`, undefined, overrides, source);
+  }
+  const merged: Params = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!(key in RULES)) {
+      throw new ParamsError(
+        `Unknown parameter "${key}" (value ${show(value)}) from ${source}; known parameters: ${PARAM_KEYS.join(', ')}`,
+        key,
+        value,
+        source,
+      );
+    }
+    const reason = RULES[key as ParamKey].check(value);
+    if (reason) {
+      throw new ParamsError(`Invalid parameter ${key} = ${show(value)} from ${source}: ${reason}`, key, value, source);
+    }
+    (merged as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (merged.pcaComponents > merged.nFeatures) {
+    throw new ParamsError(
+      `Invalid parameter pcaComponents = ${merged.pcaComponents} from ${source}: must not exceed nFeatures (${merged.nFeatures})`,
+      'pcaComponents',
+      merged.pcaComponents,
+      source,
+    );
+  }
+  return merged;
+}
+
+/** Validate a complete parameter object (e.g. one read back from an artifact). */
+export function validateParams(candidate: unknown, source: string): Params {
+  const p = applyOverrides(DEFAULT_PARAMS, candidate, source);
+  for (const key of PARAM_KEYS) {
+    if (!(key in (candidate as object))) {
+      throw new ParamsError(`Missing parameter "${key}" in ${source}`, key, undefined, source);
+    }
+  }
+  return p;
+}
+
+/**
+ * Parse `key=value` assignments (command-line `--set`). Values are read as JSON
+ * when they parse (numbers, true, "quoted"), otherwise kept as strings, so
+ * `contamination=0.1` gives 0.1 and `contamination=auto` gives "auto".
+ */
+export function parseAssignments(assignments: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const a of assignments) {
+    const eq = a.indexOf('=');
+    if (eq <= 0) throw new ParamsError(`Expected key=value, got ${show(a)}`, undefined, a, '--set');
+    const key = a.slice(0, eq).trim();
+    const raw = a.slice(eq + 1).trim();
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // not JSON: keep the raw string ("auto")
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+export interface LoadedParams {
+  params: Params;
+  /** where each value came from: 'default', a file path, or the environment variable */
+  origin: Record<ParamKey, string>;
+}
+
+export interface LoadParamsOptions {
+  /** a JSON file of overrides (applied after the file named by ANOMALY_PARAMS_FILE) */
+  file?: string;
+  /** overrides given in code (applied last) */
+  overrides?: Record<string, unknown>;
+  /** environment to read ANOMALY_PARAMS_FILE / ANOMALY_PARAMS from (default process.env) */
+  env?: Record<string, string | undefined>;
+}
+
+function readJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ParamsError(`Cannot read parameters file ${path}: ${(e as Error).message}`, undefined, path, path);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ParamsError(`Parameters file ${path} is not valid JSON: ${(e as Error).message}`, undefined, path, path);
+  }
+}
+
+/**
+ * Defaults, then the file named by ANOMALY_PARAMS_FILE, then `options.file`,
+ * then the JSON in ANOMALY_PARAMS, then `options.overrides`: later wins.
+ */
+export function loadParams(options: LoadParamsOptions = {}): LoadedParams {
+  const env = options.env ?? process.env;
+  let params: Params = { ...DEFAULT_PARAMS };
+  const origin = Object.fromEntries(PARAM_KEYS.map((k) => [k, 'default'])) as Record<ParamKey, string>;
+  const layer = (values: unknown, source: string) => {
+    params = applyOverrides(params, values, source);
+    for (const k of Object.keys(values as object)) origin[k as ParamKey] = source;
+  };
+  const envFile = env[PARAMS_FILE_ENV];
+  if (envFile) layer(readJsonFile(envFile), `${PARAMS_FILE_ENV}=${envFile}`);
+  if (options.file) layer(readJsonFile(options.file), options.file);
+  const envJson = env[PARAMS_ENV];
+  if (envJson && envJson.trim() !== '') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(envJson);
+    } catch (e) {
+      throw new ParamsError(`${PARAMS_ENV} is not valid JSON (${(e as Error).message}): ${envJson}`, undefined, envJson, PARAMS_ENV);
+    }
+    layer(parsed, PARAMS_ENV);
+  }
+  if (options.overrides) layer(options.overrides, 'code');
+  return { params, origin };
+}
+
+/** Resolve maxSamples to a row count for a training set of n rows (scikit-learn's rules). */
+export function resolveMaxSamples(maxSamples: Params['maxSamples'], n: number): number {
+  if (maxSamples === 'auto') return Math.min(256, n);
+  if (Number.isInteger(maxSamples)) return Math.min(maxSamples, n);
+  return Math.max(1, Math.floor(maxSamples * n));
+}

@@ -1,0 +1,29 @@
+import { parseDatasetCsv } from '../src/csv';
+import type { Dataset } from '../src/simulate';
+import { readSharedJson, readSharedText } from './shared';
+
+export interface SklearnSeedReference {
+  scaler_mean: number[];
+  scaler_scale: number[];
+  pca_components: number[][];
+  pca_explained_variance_ratio: number[];
+  isolation_forest: {
+    offset: number;
+    roc_auc: number;
+    average_precision: number;
+    n_flagged: number;
+    classification_report: string;
+  };
+}
+
+let cached: Dataset | undefined;
+
+/** The reference script's exact data (numpy seed 42), read once per test file. */
+export function seedData(): Dataset {
+  cached ??= parseDatasetCsv(readSharedText('fixtures', 'seed', 'seed_data.csv'), 'seed_data.csv');
+  return cached;
+}
+
+export function seedReference(): SklearnSeedReference {
+  return readSharedJson<SklearnSeedReference>('fixtures', 'seed', 'sklearn_reference.json');
+}

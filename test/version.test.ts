@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as lib from '../src';
+import { LIBRARY_NAME, LIBRARY_VERSION } from '../src/version';
+
+describe('package', () => {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+  it('the version written into bundles is package.json version', () => {
+    expect(LIBRARY_NAME).toBe(pkg.name);
+    expect(LIBRARY_VERSION).toBe(pkg.version);
+  });
+  it('src/index.ts exports each step of the pipeline', () => {
+    for (const name of [
+      'loadParams',
+      'simulateTraffic',
+      'simulateBatch',
+      'StandardScaler',
+      'PCAModel',
+      'IsolationForest',
+      'MlIsolationForestAdapter',
+      'classificationReport',
+      'confusionMatrix',
+      'rocAuc',
+      'averagePrecision',
+      'createBundle',
+      'saveBundle',
+      'loadBundle',
+      'processBatch',
+      'processStream',
+      'runPipeline',
+    ]) {
+      expect(lib, name).toHaveProperty(name);
+    }
+  });
+});
