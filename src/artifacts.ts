@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute, relative } from 'node:path';
 import { IsolationForest, type IsolationForestJSON } from './forest';
 import type { DetectionSummary } from './metrics';
 import { validateParams, type Params } from './params';
@@ -203,13 +203,19 @@ export function parseBundle(text: string, source = 'model bundle'): LoadedModel 
   }
 }
 
+/** Messages name files relative to the working directory (no machine-specific absolute paths in notebook output). */
+function shownPath(path: string): string {
+  return isAbsolute(path) ? relative(process.cwd(), path) || path : path;
+}
+
 export function loadBundle(path: string): LoadedModel {
+  const shown = shownPath(path);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new ArtifactError('MISSING', path, err.code === 'ENOENT' ? 'no such file: run notebook 07 (save the model) first' : err.message);
+    throw new ArtifactError('MISSING', shown, err.code === 'ENOENT' ? 'no such file: run notebook 07 (save the model) first' : err.message);
   }
-  return parseBundle(text, path);
+  return parseBundle(text, shown);
 }

@@ -1,7 +1,7 @@
 import { endianness } from 'node:os';
 import { type Matrix } from './matrix';
 import { resolveMaxSamples, type Params } from './params';
-import { createRng, type Rng } from './rng';
+import { createRng, sampleWithoutReplacement, type Rng } from './rng';
 
 /** np.euler_gamma, the constant scikit-learn uses in c(n). */
 export const EULER_GAMMA = 0.5772156649015329;
@@ -98,34 +98,6 @@ export interface IsolationForestJSON {
   feature: string;
   threshold: string;
   right: string;
-}
-
-function sampleWithoutReplacement(n: number, k: number, rng: Rng, scratch: { pool?: Int32Array }): Int32Array {
-  const out = new Int32Array(k);
-  if (k * 4 >= n) {
-    // dense draw: partial Fisher-Yates over all indices
-    if (!scratch.pool || scratch.pool.length !== n) scratch.pool = new Int32Array(n);
-    const pool = scratch.pool;
-    for (let i = 0; i < n; i++) pool[i] = i;
-    for (let i = 0; i < k; i++) {
-      const j = i + rng.int(n - i);
-      const t = pool[i];
-      pool[i] = pool[j];
-      pool[j] = t;
-      out[i] = pool[i];
-    }
-  } else {
-    // sparse draw (Floyd's algorithm): O(k) work whatever n is
-    const chosen = new Set<number>();
-    let m = 0;
-    for (let j = n - k; j < n; j++) {
-      const t = rng.int(j + 1);
-      const v = chosen.has(t) ? j : t;
-      chosen.add(v);
-      out[m++] = v;
-    }
-  }
-  return out.sort();
 }
 
 /** Growable typed-array node storage used while training one tree. */

@@ -223,6 +223,8 @@ export interface LoadParamsOptions {
   file?: string;
   /** overrides given in code (applied last) */
   overrides?: Record<string, unknown>;
+  /** how to name `overrides` in messages and origins (default "code") */
+  overridesSource?: string;
   /** environment to read ANOMALY_PARAMS_FILE / ANOMALY_PARAMS from (default process.env) */
   env?: Record<string, string | undefined>;
 }
@@ -266,7 +268,7 @@ export function loadParams(options: LoadParamsOptions = {}): LoadedParams {
     }
     layer(parsed, PARAMS_ENV);
   }
-  if (options.overrides) layer(options.overrides, 'code');
+  if (options.overrides) layer(options.overrides, options.overridesSource ?? 'code');
   return { params, origin };
 }
 

@@ -49,3 +49,36 @@ export function createRng(seed: number | string, stream: string): Rng {
     },
   };
 }
+
+/**
+ * k distinct indices from [0, n), sorted. `scratch` lets repeated dense draws
+ * (k close to n) reuse one index pool instead of allocating n ints each time.
+ */
+export function sampleWithoutReplacement(n: number, k: number, rng: Rng, scratch: { pool?: Int32Array } = {}): Int32Array {
+  if (!Number.isInteger(k) || k < 0 || k > n) throw new RangeError(`cannot draw ${k} distinct indices from ${n}`);
+  const out = new Int32Array(k);
+  if (k * 4 >= n) {
+    // dense draw: partial Fisher-Yates over all indices
+    if (!scratch.pool || scratch.pool.length !== n) scratch.pool = new Int32Array(n);
+    const pool = scratch.pool;
+    for (let i = 0; i < n; i++) pool[i] = i;
+    for (let i = 0; i < k; i++) {
+      const j = i + rng.int(n - i);
+      const t = pool[i];
+      pool[i] = pool[j];
+      pool[j] = t;
+      out[i] = pool[i];
+    }
+  } else {
+    // sparse draw (Floyd's algorithm): O(k) work whatever n is
+    const chosen = new Set<number>();
+    let m = 0;
+    for (let j = n - k; j < n; j++) {
+      const t = rng.int(j + 1);
+      const v = chosen.has(t) ? j : t;
+      chosen.add(v);
+      out[m++] = v;
+    }
+  }
+  return out.sort();
+}

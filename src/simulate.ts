@@ -1,6 +1,6 @@
-import { createMatrix, type Matrix } from './matrix';
+import { createMatrix, selectRows, type Matrix } from './matrix';
 import type { Params } from './params';
-import { createRng, type Rng } from './rng';
+import { createRng, sampleWithoutReplacement, type Rng } from './rng';
 
 /** Label of a normal row, as in the reference script. */
 export const NORMAL = 1;
@@ -66,17 +66,8 @@ export function simulateBatch(
   const d = params.nFeatures;
   const rng = createRng(params.seed, `stream/${batchIndex}`);
   const nAnomalous = Math.round(size * share);
-  // Choose which positions are anomalous by a partial Fisher-Yates shuffle.
-  const order = new Int32Array(size);
-  for (let i = 0; i < size; i++) order[i] = i;
-  for (let i = 0; i < nAnomalous; i++) {
-    const j = i + rng.int(size - i);
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
   const y = new Int8Array(size).fill(NORMAL);
-  for (let i = 0; i < nAnomalous; i++) y[order[i]] = ANOMALY;
+  for (const i of sampleWithoutReplacement(size, nAnomalous, rng)) y[i] = ANOMALY;
   const X = createMatrix(size, d);
   for (let i = 0; i < size; i++) {
     const anomalous = y[i] === ANOMALY;
@@ -90,4 +81,11 @@ export function simulateBatch(
     );
   }
   return { X, y, featureNames: featureNames(d) };
+}
+
+/** The rows of one class (1 normal, -1 anomaly) as a matrix. */
+export function rowsOfClass(data: Pick<Dataset, 'X' | 'y'>, label: number): Matrix {
+  const idx: number[] = [];
+  for (let i = 0; i < data.y.length; i++) if (data.y[i] === label) idx.push(i);
+  return selectRows(data.X, idx);
 }

@@ -133,6 +133,30 @@ export async function* processStream(
   }
 }
 
+/** One point of the streaming timeline chart. */
+export interface TimelinePoint {
+  batch: number;
+  rows: number;
+  anomalies: number;
+  anomalyRate: number;
+}
+
+export function timelinePoint(update: StreamUpdate): TimelinePoint {
+  const s = update.result.stats;
+  return { batch: update.batchIndex, rows: s.rows, anomalies: s.anomalies, anomalyRate: s.anomalyRate };
+}
+
+/** The flagged rows of a batch as flat records (batch, row, one field per feature, score, decision), for tables. */
+export function anomalyRecords(update: StreamUpdate, featureNames: readonly string[]): Record<string, number>[] {
+  return update.result.anomalies.map((a) => {
+    const record: Record<string, number> = { batch: update.batchIndex, row: a.index };
+    featureNames.forEach((name, j) => (record[name] = a.values[j]));
+    record.score = a.score;
+    record.decision = a.decision;
+    return record;
+  });
+}
+
 export interface SimulatedStreamOptions {
   /** number of batches (default params.streamBatches) */
   batches?: number;

@@ -1,0 +1,141 @@
+/**
+ * `npm start`: set up the Python side and the kernel, then execute notebooks
+ * 01-08 in order, headless, with the chosen parameters; write each executed
+ * notebook (with outputs) and an HTML export, and print a one-screen summary.
+ *
+ *   npm start -- [--set key=value]... [--params FILE] [--update-notebooks]
+ */
+import { copyFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { ParamsError, type Params } from '../params';
+import { ARTIFACTS_ENV, artifactsDir, PRODUCERS } from '../workspace';
+import { describeOverrides, paramsEnv, paramsFromArgs, parseCommonArgs } from './args';
+import { describeFailure, executeNotebooks, notebookPaths } from './notebooks';
+import { NOTEBOOKS, ROOT } from './project';
+import { setup } from './setup';
+
+const USAGE = `usage: npm start -- [--set key=value]... [--params FILE] [--update-notebooks]
+
+Executes notebooks/01..08 headless with the tslab kernel (after creating .venv and
+registering the kernel if needed) and writes, under artifacts/:
+  notebooks/NN_*.ipynb  the executed notebooks, with outputs
+  html/NN_*.html        an HTML export of each
+  model.json, metrics.json, ...  what the notebooks produce
+
+  --set key=value      override one parameter (repeatable), e.g. --set contamination=0.1
+  --params FILE        a JSON file of parameter overrides
+  --update-notebooks   copy the executed notebooks back into notebooks/ (default parameters only),
+                       so the committed notebooks carry the outputs of a default run
+Parameters are checked before anything runs; see README.md for the list.`;
+
+const fmtS = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function readJson<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Summary {
+  metrics?: { metrics: { nRows: number; nAnomalous: number; nFlagged: number; rocAuc: number; averagePrecision: number; precision: number; recall: number; f1: number } };
+  model?: { checksum: string; threshold: number; forest: { nEstimators: number; maxSamples: number } };
+  stream?: { totals: { batches: number; rows: number; anomalies: number; rowsPerSecond: number } };
+}
+
+function printSummary(params: Params, overrides: string, dir: string, runs: { notebook: string; seconds: number }[], setupMs: number, totalMs: number): void {
+  const rel = (p: string) => relative(process.cwd(), p) || '.';
+  const s: Summary = {
+    metrics: readJson(join(dir, 'metrics.json')),
+    model: readJson(join(dir, 'model.json')),
+    stream: readJson(join(dir, 'stream-summary.json')),
+  };
+  const lines: string[] = [];
+  const add = (k: string, v: string) => lines.push(`  ${k.padEnd(12)} ${v}`);
+  lines.push('', `Network-traffic anomaly detection: ${runs.length} notebooks executed`);
+  add('parameters', overrides);
+  if (s.metrics) {
+    const m = s.metrics.metrics;
+    add('data', `${m.nRows.toLocaleString('en-US')} rows (${m.nAnomalous} anomalies), ${params.nFeatures} features, seed ${params.seed}`);
+    add('evaluation', `ROC-AUC ${m.rocAuc.toFixed(6)}, AP ${m.averagePrecision.toFixed(6)}; anomaly class precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}, F1 ${m.f1.toFixed(3)}; ${m.nFlagged} flagged`);
+  }
+  if (s.model) {
+    const size = statSync(join(dir, 'model.json')).size;
+    add('model', `${s.model.forest.nEstimators} trees x ${s.model.forest.maxSamples} rows, threshold ${s.model.threshold.toFixed(6)}`);
+    add('', `${rel(join(dir, 'model.json'))} (${(size / 1024).toFixed(0)} KB, ${s.model.checksum.slice(0, 23)}...)`);
+  }
+  if (s.stream) {
+    const t = s.stream.totals;
+    add('streaming', `${t.batches} batches, ${t.rows.toLocaleString('en-US')} rows scored, ${t.anomalies} flagged (${((100 * t.anomalies) / t.rows).toFixed(2)}%), ${Math.round(t.rowsPerSecond).toLocaleString('en-US')} rows/s`);
+  }
+  add('notebooks', `${rel(join(dir, 'notebooks'))}/*.ipynb (with outputs), ${rel(join(dir, 'html'))}/*.html`);
+  add('figures', `${rel(join(dir, 'figures'))}/*.svg, *.vl.json`);
+  add('per notebook', runs.map((r) => `${r.notebook.slice(0, 2)} ${r.seconds.toFixed(1)}s`).join(' · '));
+  add('time', `${fmtS(totalMs)} in all (set-up ${fmtS(setupMs)}, notebooks ${fmtS(totalMs - setupMs)}; the TypeScript build before it is not counted)`);
+  console.log(lines.join('\n'));
+}
+
+async function main(): Promise<number> {
+  const started = Date.now() - Math.round(process.uptime() * 1000); // include node start-up
+  let args;
+  let loaded;
+  try {
+    args = parseCommonArgs(process.argv.slice(2));
+    if (args.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const unknown = args.rest.filter((a) => a !== '--update-notebooks');
+    if (unknown.length) throw new ParamsError(`unknown argument ${unknown[0]}\n\n${USAGE}`);
+    loaded = paramsFromArgs(args);
+  } catch (e) {
+    console.error(`npm start: ${(e as Error).message}`);
+    return 2;
+  }
+  const updateNotebooks = args.rest.includes('--update-notebooks');
+  const overrides = describeOverrides(loaded);
+  if (updateNotebooks && overrides !== 'defaults') {
+    console.error(`npm start: --update-notebooks only with the default parameters (got ${overrides}): committed notebooks show the reference run`);
+    return 2;
+  }
+  console.log(`parameters: ${overrides}`);
+
+  setup();
+  const setupMs = Date.now() - started;
+
+  const dir = artifactsDir();
+  for (const name of Object.keys(PRODUCERS)) rmSync(join(dir, name), { force: true });
+  const outDir = join(dir, 'notebooks');
+  const htmlDir = join(dir, 'html');
+  const runs = await executeNotebooks({
+    outDir,
+    htmlDir,
+    env: { ...paramsEnv(loaded), [ARTIFACTS_ENV]: dir },
+    onResult: (r) => console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.notebook.padEnd(34)} ${r.seconds.toFixed(1)} s`),
+  });
+  const failed = runs.find((r) => !r.ok);
+  const expected = notebookPaths().length;
+  if (failed) {
+    console.error(`\n${describeFailure(failed)}`);
+    return 1;
+  }
+  if (runs.length !== expected) {
+    console.error(`npm start: only ${runs.length} of ${expected} notebooks ran`);
+    return 1;
+  }
+  if (updateNotebooks) {
+    for (const r of runs) copyFileSync(r.output, join(NOTEBOOKS, basename(r.output)));
+    console.log(`updated ${relative(ROOT, NOTEBOOKS)}/ with the executed notebooks`);
+  }
+  printSummary(loaded.params, overrides, dir, runs, setupMs, Date.now() - started);
+  return existsSync(join(dir, 'model.json')) ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`npm start: ${(e as Error).stack ?? e}`);
+    process.exit(1);
+  },
+);

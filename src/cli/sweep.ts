@@ -1,0 +1,113 @@
+/**
+ * `npm run sweep -- key=v1,v2,...`: run the whole pipeline through the library
+ * (no notebooks) once per value of one parameter and compare the results.
+ *
+ *   npm run sweep -- contamination=0.01,0.02,0.05,0.1 [--set key=value]... [--params FILE]
+ *
+ * Writes artifacts/sweep.json, sweep.csv, sweep.vl.json, sweep.svg and sweep.html.
+ */
+import { relative } from 'node:path';
+import { htmlTable, textTable, type TableRow } from '../tables';
+import { applyOverrides, parseAssignments, ParamsError, type Params } from '../params';
+import { runPipeline } from '../pipeline';
+import { renderSvg, sweepSpec, type SweepRow } from '../plots';
+import { simulateTraffic, type Dataset } from '../simulate';
+import { STAGE_KEYS, Workspace } from '../workspace';
+import { describeOverrides, paramsFromArgs, parseCommonArgs } from './args';
+
+const USAGE = 'usage: npm run sweep -- key=v1,v2,... [--set key=value]... [--params FILE]\n  e.g. npm run sweep -- contamination=0.01,0.02,0.05,0.1';
+
+export interface SweepResult extends SweepRow {
+  averagePrecision: number;
+  fitMs: number;
+}
+
+/** Validate every value first, so a typo stops the sweep before any run. */
+export function sweepPlan(base: Params, spec: string): { key: string; runs: Params[] } {
+  const eq = spec.indexOf('=');
+  if (eq <= 0) throw new ParamsError(`expected key=v1,v2,..., got ${JSON.stringify(spec)}\n${USAGE}`);
+  const key = spec.slice(0, eq);
+  const values = spec.slice(eq + 1).split(',').filter((v) => v.trim() !== '');
+  if (values.length === 0) throw new ParamsError(`no values given for ${key}\n${USAGE}`);
+  const runs = values.map((v) => applyOverrides(base, parseAssignments([`${key}=${v}`]), `sweep ${key}`));
+  return { key, runs };
+}
+
+export function runSweep(key: string, runs: Params[], log: (line: string) => void = () => {}): SweepResult[] {
+  const cache = new Map<string, Dataset>(); // simulate once per distinct data set
+  return runs.map((params) => {
+    const dataKey = JSON.stringify(STAGE_KEYS.data.map((k) => params[k]));
+    if (!cache.has(dataKey)) cache.set(dataKey, simulateTraffic(params));
+    const r = runPipeline(params, cache.get(dataKey));
+    const m = r.metrics;
+    log(`  ${key}=${JSON.stringify(params[key as keyof Params])}: ROC-AUC ${m.rocAuc.toFixed(6)}, F1 ${m.f1.toFixed(4)}, ${m.nFlagged} flagged`);
+    return {
+      value: params[key as keyof Params] as number | string,
+      precision: m.precision,
+      recall: m.recall,
+      f1: m.f1,
+      rocAuc: m.rocAuc,
+      averagePrecision: m.averagePrecision,
+      nFlagged: m.nFlagged,
+      fitMs: Math.round(r.timingsMs.fit),
+    };
+  });
+}
+
+const fixed4 = (v: unknown) => (v as number).toFixed(4);
+
+async function main(): Promise<number> {
+  let plan;
+  let loaded;
+  try {
+    const args = parseCommonArgs(process.argv.slice(2));
+    if (args.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (args.rest.length !== 1) throw new ParamsError(`give exactly one key=v1,v2,... to sweep\n${USAGE}`);
+    loaded = paramsFromArgs(args);
+    plan = sweepPlan(loaded.params, args.rest[0]);
+  } catch (e) {
+    console.error(`npm run sweep: ${(e as Error).message}`);
+    return 2;
+  }
+  console.log(`sweep over ${plan.key} (${plan.runs.length} runs; other parameters: ${describeOverrides(loaded)})`);
+  const rows = runSweep(plan.key, plan.runs, (l) => console.log(l));
+  const ws = new Workspace();
+  const columns = [
+    { key: 'value', title: plan.key },
+    { key: 'precision', format: fixed4 },
+    { key: 'recall', format: fixed4 },
+    { key: 'f1', title: 'F1', format: fixed4 },
+    { key: 'rocAuc', title: 'ROC-AUC', format: (v: unknown) => (v as number).toFixed(6) },
+    { key: 'averagePrecision', title: 'avg precision', format: (v: unknown) => (v as number).toFixed(6) },
+    { key: 'nFlagged', title: 'n flagged' },
+    { key: 'fitMs', title: 'fit (ms)' },
+  ];
+  const tableRows = rows as unknown as TableRow[];
+  const caption = `Sweep over ${plan.key} (anomaly class metrics)`;
+  console.log(`\n${textTable(tableRows, { columns, caption })}`);
+  const spec = sweepSpec(plan.key, rows);
+  const svg = await renderSvg(spec);
+  const csv = [columns.map((c) => c.key).join(','), ...rows.map((r) => columns.map((c) => String((r as unknown as TableRow)[c.key])).join(','))].join('\n');
+  const written = [
+    ws.writeJson('sweep.json', { key: plan.key, base: loaded.params, rows }),
+    ws.writeText('sweep.csv', `${csv}\n`),
+    ws.writeJson('sweep.vl.json', spec),
+    ws.writeText('sweep.svg', svg),
+    ws.writeText('sweep.html', `<!doctype html><meta charset="utf-8"><title>${caption}</title>\n${htmlTable(tableRows, { columns, caption })}\n${svg}\n`),
+  ];
+  console.log(`\nwrote ${written.map((p) => relative(process.cwd(), p)).join(', ')}`);
+  return 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(`npm run sweep: ${(e as Error).stack ?? e}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,542 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import { displayBundle, type LiveDisplay, type MimeBundle } from './display';
+import type { Matrix } from './matrix';
+import type { ConfusionMatrix, PrCurve, RocCurve } from './metrics';
+import type { Dataset } from './simulate';
+import type { TimelinePoint } from './stream';
+
+/**
+ * Vega-Lite charts for each step, built from typed arrays. Data are pre-binned
+ * or thinned here so a chart stays small in the notebook (a few KB of JSON, not
+ * 10,500 raw rows), and every chart has a title, axis titles and a legend.
+ *
+ * vega-lite 5 / vega 5 on purpose: version 6 is ESM-only with top-level await
+ * and cannot be require()d by the CommonJS code the tslab kernel runs.
+ */
+
+/** A Vega-Lite v5 specification (plain JSON). */
+export type VegaLiteSpec = vl.TopLevelSpec;
+
+export const VEGALITE_MIME = 'application/vnd.vegalite.v5+json';
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
+
+export const COLORS = {
+  normal: '#4c78a8',
+  anomalous: '#e45756',
+  passed: '#4c78a8',
+  flagged: '#e45756',
+  threshold: '#222222',
+};
+
+const CONFIG = {
+  view: { stroke: null },
+  font: 'Helvetica, Arial, sans-serif',
+  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' as const, grid: true, gridOpacity: 0.4 },
+  legend: { labelFontSize: 11, titleFontSize: 12 },
+  header: { labelFontSize: 12, titleFontSize: 12 },
+  title: { fontSize: 15, subtitleFontSize: 12, subtitleColor: '#555555', anchor: 'start' as const, offset: 10 },
+};
+
+function round(v: number, digits = 4): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+function classOf(label: number): 'normal' | 'anomalous' {
+  return label === -1 ? 'anomalous' : 'normal';
+}
+
+/** Compile to Vega, collecting Vega-Lite's warnings instead of printing them. */
+export function compileSpec(spec: VegaLiteSpec): { vega: vega.Spec; warnings: string[] } {
+  const warnings: string[] = [];
+  const logger = {
+    level: () => logger,
+    error: (...args: unknown[]) => {
+      throw new Error(`Vega-Lite: ${args.join(' ')}`);
+    },
+    warn: (...args: unknown[]) => {
+      warnings.push(args.join(' '));
+      return logger;
+    },
+    info: () => logger,
+    debug: () => logger,
+  };
+  const compiled = vl.compile(spec, { logger: logger as unknown as NonNullable<Parameters<typeof vl.compile>[1]>['logger'] });
+  return { vega: compiled.spec, warnings };
+}
+
+/**
+ * Round the geometry in an SVG to 2 decimals (1/100 px): vega writes up to 15
+ * digits per coordinate, which doubles the size of a scatter plot for nothing.
+ * Only geometry attributes are touched, never text.
+ */
+export function compactSvg(svg: string): string {
+  return svg.replace(/ (d|transform|x|y|x1|x2|y1|y2|width|height|viewBox)="([^"]*)"/g, (_m, name: string, value: string) => {
+    const v = value.replace(/-?\d*\.\d{3,}/g, (num) => String(Math.round(Number(num) * 100) / 100));
+    return ` ${name}="${v}"`;
+  });
+}
+
+/** Render a spec to SVG in Node with vega's headless view (no browser, no canvas). */
+export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  // The static picture drops the per-mark ARIA descriptions (a sentence per point, most of the
+  // bytes of a scatter plot); the interactive Vega-Lite output keeps them.
+  const staticSpec = { ...spec, config: { ...(spec as { config?: object }).config, aria: false } } as VegaLiteSpec;
+  const { vega: compiled, warnings } = compileSpec(staticSpec);
+  for (const w of warnings) console.warn(`Vega-Lite warning: ${w}`);
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return compactSvg(await view.toSVG());
+  } finally {
+    view.finalize();
+  }
+}
+
+function titleText(spec: VegaLiteSpec): string {
+  const t = (spec as { title?: string | { text?: string | string[] } }).title;
+  if (typeof t === 'string') return t;
+  if (t && t.text) return Array.isArray(t.text) ? t.text.join(' ') : t.text;
+  return 'chart';
+}
+
+/**
+ * A chart as one display bundle: Vega-Lite for JupyterLab (interactive, with
+ * tooltips), SVG for static viewers, and a text line for consoles.
+ */
+export async function plotBundle(spec: VegaLiteSpec): Promise<MimeBundle> {
+  return {
+    [VEGALITE_MIME]: spec,
+    'image/svg+xml': await renderSvg(spec),
+    'text/plain': `[chart: ${titleText(spec)}]`,
+  };
+}
+
+/** Show a chart in the notebook (or redraw a live display in place). */
+export async function showPlot(spec: VegaLiteSpec, live?: LiveDisplay): Promise<void> {
+  const bundle = await plotBundle(spec);
+  if (live) live.show(bundle);
+  else displayBundle(bundle);
+}
+
+function extent(values: ArrayLike<number>): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < lo) lo = values[i];
+    if (values[i] > hi) hi = values[i];
+  }
+  return [lo, hi];
+}
+
+/**
+ * Pre-binned histogram of each class over one shared range: one record per
+ * non-empty bin, {class, start, end, count, share of the class}.
+ */
+function classBins(values: ArrayLike<number>, truth: ArrayLike<number>, lo: number, hi: number, bins: number, digits: number): Record<string, unknown>[] {
+  const width = (hi - lo) / bins || 1;
+  const counts = { normal: new Array<number>(bins).fill(0), anomalous: new Array<number>(bins).fill(0) };
+  for (let i = 0; i < values.length; i++) {
+    const k = Math.min(bins - 1, Math.max(0, Math.floor((values[i] - lo) / width)));
+    counts[classOf(truth[i])][k]++;
+  }
+  const out: Record<string, unknown>[] = [];
+  for (const cls of ['normal', 'anomalous'] as const) {
+    const total = counts[cls].reduce((a, b) => a + b, 0);
+    counts[cls].forEach((count, k) => {
+      if (count > 0) out.push({ class: cls, start: round(lo + k * width, digits), end: round(lo + (k + 1) * width, digits), count, share: round(count / total, 5) });
+    });
+  }
+  return out;
+}
+
+/** Colour by true class, the same two colours in every chart. */
+function classColor(title: string, field = 'class'): Record<string, unknown> {
+  return { field, type: 'nominal', title, scale: { domain: ['normal', 'anomalous'], range: [COLORS.normal, COLORS.anomalous] } };
+}
+
+/** Histograms of every raw feature, normal vs anomalous, as the share of each class per bin. */
+export function featureHistogramsSpec(data: Dataset, options: { bins?: number } = {}): VegaLiteSpec {
+  const bins = options.bins ?? 30;
+  const { X, y, featureNames } = data;
+  const values: Record<string, unknown>[] = [];
+  featureNames.forEach((feature, j) => {
+    const column = new Float64Array(X.rows);
+    for (let i = 0; i < X.rows; i++) column[i] = X.data[i * X.cols + j];
+    const [lo, hi] = extent(column);
+    for (const bin of classBins(column, y, lo, hi, bins, 4)) values.push({ feature, ...bin });
+  });
+  return {
+    $schema: SCHEMA,
+    title: { text: 'Raw features: normal vs anomalous traffic', subtitle: 'share of each class per bin (anomalies are 5% of rows, so counts would hide them)' },
+    data: { values },
+    facet: { field: 'feature', type: 'nominal', title: null, sort: featureNames },
+    columns: Math.min(3, featureNames.length),
+    spec: {
+      width: 200,
+      height: 130,
+      mark: { type: 'bar', opacity: 0.65, binSpacing: 0 },
+      encoding: {
+        x: { field: 'start', type: 'quantitative', bin: { binned: true }, title: 'value' },
+        x2: { field: 'end' },
+        y: { field: 'share', type: 'quantitative', stack: null, title: 'share of class', axis: { format: '.0%' } },
+        color: { ...classColor('traffic'), legend: { orient: 'top' } },
+        tooltip: [
+          { field: 'feature', type: 'nominal' },
+          { field: 'class', type: 'nominal' },
+          { field: 'start', type: 'quantitative', title: 'from' },
+          { field: 'end', type: 'quantitative', title: 'to' },
+          { field: 'count', type: 'quantitative', title: 'rows' },
+        ],
+      },
+    },
+    resolve: { scale: { x: 'independent' } },
+    config: CONFIG,
+  } as VegaLiteSpec;
+}
+
+export interface PcaScatterOptions {
+  /** -1 / 1 predictions: colour by prediction, shape by truth */
+  predictions?: ArrayLike<number>;
+  /** explained variance ratio of PC1 and PC2, for the axis titles */
+  varianceRatio?: ArrayLike<number>;
+  /** at most this many ordinary rows (true normal, not flagged) are drawn; all others always are */
+  maxOrdinary?: number;
+  title?: string;
+}
+
+/**
+ * The first two principal components. Every anomalous or flagged row is drawn;
+ * ordinary rows are thinned evenly to keep the chart light, and the subtitle
+ * says so.
+ */
+export function pcaScatterSpec(projected: Matrix, truth: ArrayLike<number>, options: PcaScatterOptions = {}): VegaLiteSpec {
+  if (projected.cols < 2) throw new RangeError('pcaScatterSpec needs at least 2 components');
+  const pred = options.predictions;
+  const maxOrdinary = options.maxOrdinary ?? 1000;
+  const ordinary: number[] = [];
+  const special: number[] = [];
+  for (let i = 0; i < projected.rows; i++) {
+    if (truth[i] === -1 || (pred && pred[i] === -1)) special.push(i);
+    else ordinary.push(i);
+  }
+  const step = Math.max(1, ordinary.length / maxOrdinary);
+  const kept: number[] = [];
+  for (let k = 0; Math.floor(k * step) < ordinary.length; k++) kept.push(ordinary[Math.floor(k * step)]);
+  const point = (i: number) => {
+    const row: Record<string, unknown> = {
+      row: i,
+      pc1: round(projected.data[i * projected.cols]),
+      pc2: round(projected.data[i * projected.cols + 1]),
+      truth: classOf(truth[i]),
+    };
+    if (pred) row.prediction = pred[i] === -1 ? 'flagged' : 'passed';
+    return row;
+  };
+  const values = [...kept, ...special].map(point); // ordinary first so anomalies are drawn on top
+  const pct = (k: number) => (options.varianceRatio ? ` (${(100 * options.varianceRatio[k]).toFixed(1)}% of variance)` : '');
+  const thinned = kept.length < ordinary.length ? `; ${kept.length.toLocaleString('en-US')} of ${ordinary.length.toLocaleString('en-US')} ordinary rows shown` : '';
+  const encoding: Record<string, unknown> = {
+    x: { field: 'pc1', type: 'quantitative', title: `PC1${pct(0)}` },
+    y: { field: 'pc2', type: 'quantitative', title: `PC2${pct(1)}` },
+    tooltip: [
+      { field: 'row', type: 'quantitative' },
+      { field: 'truth', type: 'nominal', title: 'true label' },
+      ...(pred ? [{ field: 'prediction', type: 'nominal' }] : []),
+      { field: 'pc1', type: 'quantitative', format: '.3f' },
+      { field: 'pc2', type: 'quantitative', format: '.3f' },
+    ],
+  };
+  if (pred) {
+    encoding.color = {
+      field: 'prediction',
+      type: 'nominal',
+      title: 'prediction',
+      scale: { domain: ['passed', 'flagged'], range: [COLORS.passed, COLORS.flagged] },
+    };
+    encoding.shape = {
+      field: 'truth',
+      type: 'nominal',
+      title: 'true label',
+      scale: { domain: ['normal', 'anomalous'], range: ['circle', 'triangle-up'] },
+    };
+  } else {
+    encoding.color = classColor('true label', 'truth');
+  }
+  return {
+    $schema: SCHEMA,
+    title: {
+      text: options.title ?? (pred ? 'PCA projection coloured by prediction' : 'PCA projection of the scaled traffic'),
+      subtitle: `${pred ? 'shape = true label' : 'colour = true label'}${thinned}`,
+    },
+    width: 520,
+    height: 360,
+    data: { values },
+    mark: { type: 'point', filled: true, size: 28, opacity: 0.7 },
+    encoding,
+    config: CONFIG,
+  } as VegaLiteSpec;
+}
+
+/** Histogram of anomaly scores by true class, with the decision threshold. */
+export function scoreHistogramSpec(scores: ArrayLike<number>, truth: ArrayLike<number>, threshold: number, options: { bins?: number } = {}): VegaLiteSpec {
+  const bins = options.bins ?? 50;
+  const [lo0, hi0] = extent(scores);
+  const lo = Math.min(lo0, threshold);
+  const hi = Math.max(hi0, threshold);
+  const values = classBins(scores, truth, lo, hi, bins, 5);
+  return {
+    $schema: SCHEMA,
+    title: {
+      text: 'Anomaly scores and the decision threshold',
+      subtitle: `rows left of the line (score < ${threshold.toFixed(4)}) are flagged as anomalies`,
+    },
+    width: 520,
+    height: 280,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'bar', opacity: 0.7, binSpacing: 0 },
+        encoding: {
+          x: { field: 'start', type: 'quantitative', bin: { binned: true }, title: 'score_samples (lower = more abnormal)' },
+          x2: { field: 'end' },
+          y: { field: 'count', type: 'quantitative', stack: null, title: 'rows (square-root scale)', scale: { type: 'sqrt' } },
+          color: classColor('true label'),
+          tooltip: [
+            { field: 'class', type: 'nominal' },
+            { field: 'start', type: 'quantitative', title: 'from' },
+            { field: 'end', type: 'quantitative', title: 'to' },
+            { field: 'count', type: 'quantitative', title: 'rows' },
+          ],
+        },
+      },
+      {
+        data: { values: [{ threshold: round(threshold, 6), label: `threshold ${threshold.toFixed(4)}` }] },
+        mark: { type: 'rule', color: COLORS.threshold, strokeDash: [6, 4], strokeWidth: 2 },
+        encoding: { x: { field: 'threshold', type: 'quantitative' }, tooltip: [{ field: 'label', type: 'nominal' }] },
+      },
+      {
+        data: { values: [{ threshold: round(threshold, 6), label: 'threshold' }] },
+        mark: { type: 'text', align: 'left', dx: 4, dy: -4, baseline: 'top', fontSize: 11 },
+        encoding: { x: { field: 'threshold', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } },
+      },
+    ],
+    config: CONFIG,
+  } as VegaLiteSpec;
+}
+
+/** Keep at most `max` points of a curve, evenly spaced, always with both ends. */
+function thin<T>(points: T[], max: number): T[] {
+  if (points.length <= max) return points;
+  const step = (points.length - 1) / (max - 1);
+  return Array.from({ length: max }, (_, k) => points[Math.round(k * step)]);
+}
+
+/** ROC and precision-recall curves side by side, with their areas. */
+export function rankingCurvesSpec(roc: RocCurve, rocAuc: number, pr: PrCurve, averagePrecision: number): VegaLiteSpec {
+  const rocPoints = thin(Array.from(roc.fpr, (f, i) => ({ fpr: round(f, 5), tpr: round(roc.tpr[i], 5) })), 800);
+  // pr runs from recall 1 down to 0; drop the thresholds below the first one that reaches full
+  // recall (precision only falls there, recall cannot grow), as scikit-learn < 1.1 did
+  let first = 0;
+  while (first + 1 < pr.recall.length && pr.recall[first + 1] === 1) first++;
+  const prPoints = thin(
+    Array.from(pr.recall.subarray(first), (r, i) => ({ recall: round(r, 5), precision: round(pr.precision[first + i], 5) })),
+    800,
+  );
+  const side = 260;
+  return {
+    $schema: SCHEMA,
+    title: { text: 'How well do scores rank anomalies above normal traffic?', subtitle: 'positive class: anomaly (-1); ranking by -score' },
+    hconcat: [
+      {
+        title: `ROC curve (AUC = ${rocAuc.toFixed(6)})`,
+        width: side,
+        height: side,
+        layer: [
+          {
+            data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+            mark: { type: 'line', color: '#999999', strokeDash: [4, 4] },
+            encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+          },
+          {
+            data: { values: rocPoints },
+            mark: { type: 'line', color: COLORS.anomalous, strokeWidth: 2, interpolate: 'linear' },
+            encoding: {
+              x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] } },
+              y: { field: 'tpr', type: 'quantitative', title: 'true positive rate (recall)', scale: { domain: [0, 1] } },
+              order: { field: 'fpr', type: 'quantitative' },
+            },
+          },
+        ],
+      },
+      {
+        title: `Precision-recall (AP = ${averagePrecision.toFixed(6)})`,
+        width: side,
+        height: side,
+        data: { values: prPoints },
+        mark: { type: 'line', color: COLORS.anomalous, strokeWidth: 2, interpolate: 'step-after' },
+        encoding: {
+          x: { field: 'recall', type: 'quantitative', title: 'recall', scale: { domain: [0, 1] } },
+          y: { field: 'precision', type: 'quantitative', title: 'precision', scale: { domain: [0, 1] } },
+          order: { field: 'recall', type: 'quantitative' },
+        },
+      },
+    ],
+    config: CONFIG,
+  } as VegaLiteSpec;
+}
+
+function labelName(label: number | string): string {
+  if (label === -1) return 'anomaly (-1)';
+  if (label === 1) return 'normal (1)';
+  return String(label);
+}
+
+/** The confusion matrix as a heatmap: colour = share of the true class, text = rows. */
+export function confusionHeatmapSpec(cm: ConfusionMatrix): VegaLiteSpec {
+  const names = cm.labels.map(labelName);
+  const values: Record<string, unknown>[] = [];
+  cm.matrix.forEach((row, i) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    row.forEach((count, j) => values.push({ truth: names[i], predicted: names[j], count, share: total ? round(count / total, 5) : 0 }));
+  });
+  return {
+    $schema: SCHEMA,
+    title: { text: 'Confusion matrix', subtitle: 'rows: true class, columns: prediction; colour: share of the true class' },
+    width: 260,
+    height: 220,
+    data: { values },
+    encoding: {
+      x: { field: 'predicted', type: 'nominal', sort: names, title: 'predicted class', axis: { labelAngle: 0, grid: false } },
+      y: { field: 'truth', type: 'nominal', sort: names, title: 'true class', axis: { grid: false } },
+    },
+    layer: [
+      {
+        mark: 'rect',
+        encoding: {
+          color: { field: 'share', type: 'quantitative', title: 'share of row', scale: { scheme: 'blues', domain: [0, 1] }, legend: { format: '.0%' } },
+          tooltip: [
+            { field: 'truth', type: 'nominal', title: 'true class' },
+            { field: 'predicted', type: 'nominal', title: 'predicted' },
+            { field: 'count', type: 'quantitative', title: 'rows', format: ',' },
+            { field: 'share', type: 'quantitative', format: '.2%' },
+          ],
+        },
+      },
+      {
+        mark: { type: 'text', fontSize: 16, fontWeight: 'bold' },
+        encoding: {
+          text: { field: 'count', type: 'quantitative', format: ',' },
+          color: { condition: { test: 'datum.share > 0.5', value: 'white' }, value: 'black' },
+        },
+      },
+    ],
+    config: CONFIG,
+  } as VegaLiteSpec;
+}
+
+/** Streaming timeline: anomalies per batch and the anomaly rate against the expected contamination. */
+export function batchTimelineSpec(points: readonly TimelinePoint[], options: { contamination?: number | 'auto'; totalBatches?: number } = {}): VegaLiteSpec {
+  const values = points.map((p) => ({ ...p, anomalyRate: round(p.anomalyRate, 5) }));
+  const domain = [0, Math.max(options.totalBatches ?? 0, ...points.map((p) => p.batch + 1)) - 0.5];
+  const x = { field: 'batch', type: 'quantitative' as const, title: 'batch', scale: { domain: [-0.5, domain[1]] }, axis: { tickMinStep: 1, format: 'd' } };
+  const expected = typeof options.contamination === 'number' ? options.contamination : undefined;
+  const rateLayers: unknown[] = [
+    {
+      data: { values },
+      mark: { type: 'line', point: { color: COLORS.anomalous }, color: COLORS.anomalous },
+      encoding: {
+        x,
+        y: { field: 'anomalyRate', type: 'quantitative', title: 'anomaly rate', axis: { format: '.1%' } },
+        tooltip: [
+          { field: 'batch', type: 'quantitative' },
+          { field: 'anomalyRate', type: 'quantitative', format: '.2%', title: 'rate' },
+        ],
+      },
+    },
+  ];
+  if (expected !== undefined) {
+    rateLayers.push({
+      data: { values: [{ expected, label: `contamination ${(100 * expected).toFixed(1)}%` }] },
+      mark: { type: 'rule', strokeDash: [6, 4], color: COLORS.threshold },
+      encoding: { y: { field: 'expected', type: 'quantitative' }, tooltip: [{ field: 'label', type: 'nominal' }] },
+    });
+  }
+  return {
+    $schema: SCHEMA,
+    title: {
+      text: `Streaming: ${points.length} batch${points.length === 1 ? '' : 'es'} scored`,
+      subtitle: expected !== undefined ? 'dashed line: the share of anomalies the model was told to expect' : 'anomalies per batch',
+    },
+    vconcat: [
+      {
+        width: 480,
+        height: 150,
+        data: { values },
+        // bars on a quantitative axis need an explicit width (a band width needs a band scale)
+        mark: { type: 'bar', color: COLORS.anomalous, size: Math.max(2, Math.min(24, 360 / Math.max(1, domain[1] + 0.5))) },
+        encoding: {
+          x,
+          y: { field: 'anomalies', type: 'quantitative', title: 'anomalies flagged' },
+          tooltip: [
+            { field: 'batch', type: 'quantitative' },
+            { field: 'rows', type: 'quantitative' },
+            { field: 'anomalies', type: 'quantitative' },
+          ],
+        },
+      },
+      { width: 480, height: 120, layer: rateLayers },
+    ],
+    config: CONFIG,
+  } as VegaLiteSpec;
+}
+
+export interface SweepRow {
+  value: number | string;
+  precision: number;
+  recall: number;
+  f1: number;
+  rocAuc: number;
+  nFlagged: number;
+}
+
+const METRIC_NAMES = { precision: 'precision', recall: 'recall', f1: 'F1', rocAuc: 'ROC-AUC' } as const;
+
+/** Metrics of the anomaly class against one swept parameter. */
+export function sweepSpec(key: string, rows: readonly SweepRow[]): VegaLiteSpec {
+  const values = rows.flatMap((r) =>
+    (['precision', 'recall', 'f1', 'rocAuc'] as const).map((metric) => ({ value: r.value, metric: METRIC_NAMES[metric], score: round(r[metric], 5), nFlagged: r.nFlagged })),
+  );
+  const numeric = rows.every((r) => typeof r.value === 'number');
+  return {
+    $schema: SCHEMA,
+    title: { text: `Sweep over ${key}`, subtitle: 'anomaly class (-1) metrics, one pipeline run per value' },
+    width: 480,
+    height: 280,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: numeric ? { field: 'value', type: 'quantitative', title: key } : { field: 'value', type: 'ordinal', title: key },
+      y: { field: 'score', type: 'quantitative', title: 'score', scale: { zero: false } },
+      color: { field: 'metric', type: 'nominal', title: 'metric' },
+      tooltip: [
+        { field: 'value', title: key },
+        { field: 'metric', type: 'nominal' },
+        { field: 'score', type: 'quantitative', format: '.4f' },
+        { field: 'nFlagged', type: 'quantitative', title: 'rows flagged' },
+      ],
+    },
+    config: CONFIG,
+  } as VegaLiteSpec;
+}
+
+/** Write a chart as `<base>.vl.json` (Vega-Lite) and `<base>.svg`; returns both paths. */
+export async function saveFigure(base: string, spec: VegaLiteSpec): Promise<{ spec: string; svg: string }> {
+  mkdirSync(dirname(base), { recursive: true });
+  const paths = { spec: `${base}.vl.json`, svg: `${base}.svg` };
+  writeFileSync(paths.spec, `${JSON.stringify(spec, null, 1)}\n`);
+  writeFileSync(paths.svg, await renderSvg(spec));
+  return paths;
+}

@@ -1,0 +1,171 @@
+import { displayBundle, htmlBundle, type LiveDisplay } from './display';
+import { percentile } from './forest';
+import type { Matrix } from './matrix';
+import type { ConfusionMatrix } from './metrics';
+import type { LoadedParams } from './params';
+
+/**
+ * Small HTML tables for notebook output. JupyterLab styles plain <table>
+ * markup itself, so no CSS is shipped; every table has a plain-text twin for
+ * consoles and for the text of executed notebooks.
+ */
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export interface Column {
+  key: string;
+  title?: string;
+  /** format a cell (default: integers as is, other numbers with `digits` decimals) */
+  format?: (value: unknown) => string;
+}
+
+export interface TableOptions {
+  columns?: Array<string | Column>;
+  caption?: string;
+  /** decimals for non-integer numbers (default 4) */
+  digits?: number;
+  /** shown in place of the body when there are no rows (give `columns` so the header still shows) */
+  emptyText?: string;
+}
+
+export type TableRow = Record<string, unknown>;
+
+function formatCell(v: unknown, digits: number): string {
+  if (typeof v === 'number') {
+    if (Number.isInteger(v)) return String(v);
+    if (!Number.isFinite(v)) return String(v);
+    return v.toFixed(digits);
+  }
+  if (v === undefined || v === null) return '';
+  if (Array.isArray(v)) return v.map((x) => formatCell(x, digits)).join(', ');
+  return String(v);
+}
+
+function resolveColumns(rows: readonly TableRow[], options: TableOptions): Column[] {
+  const cols = options.columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  return cols.map((c) => (typeof c === 'string' ? { key: c } : c));
+}
+
+/** Rows of objects as an HTML table; numbers right-aligned. */
+export function htmlTable(rows: readonly TableRow[], options: TableOptions = {}): string {
+  const digits = options.digits ?? 4;
+  const cols = resolveColumns(rows, options);
+  const head = cols.map((c) => `<th>${escapeHtml(c.title ?? c.key)}</th>`).join('');
+  const body = rows
+    .map((r) => {
+      const cells = cols.map((c) => {
+        const v = r[c.key];
+        const text = c.format ? c.format(v) : formatCell(v, digits);
+        const align = typeof v === 'number' ? ' style="text-align:right"' : '';
+        return `<td${align}>${escapeHtml(text)}</td>`;
+      });
+      return `<tr>${cells.join('')}</tr>`;
+    })
+    .join('\n');
+  const empty = rows.length === 0 ? `<tr><td colspan="${Math.max(1, cols.length)}"><i>${escapeHtml(options.emptyText ?? 'no rows')}</i></td></tr>` : '';
+  const caption = options.caption ? `<caption>${escapeHtml(options.caption)}</caption>` : '';
+  return `<table>${caption}<thead><tr>${head}</tr></thead>\n<tbody>\n${body}${empty}\n</tbody></table>`;
+}
+
+/** The same table as aligned plain text. */
+export function textTable(rows: readonly TableRow[], options: TableOptions = {}): string {
+  const digits = options.digits ?? 4;
+  const cols = resolveColumns(rows, options);
+  const cells = rows.map((r) => cols.map((c) => (c.format ? c.format(r[c.key]) : formatCell(r[c.key], digits))));
+  const titles = cols.map((c) => c.title ?? c.key);
+  const widths = titles.map((t, j) => Math.max(t.length, ...cells.map((row) => row[j].length)));
+  const line = (values: string[]) => values.map((v, j) => v.padStart(widths[j])).join('  ');
+  const out = [line(titles), ...cells.map(line)];
+  if (rows.length === 0) out.push(`(${options.emptyText ?? 'no rows'})`);
+  return `${options.caption ? `${options.caption}\n` : ''}${out.join('\n')}`;
+}
+
+/** Show rows as a table in the notebook (or redraw a live display). */
+export function showTable(rows: readonly TableRow[], options: TableOptions = {}, live?: LiveDisplay): void {
+  const bundle = htmlBundle(htmlTable(rows, options), textTable(rows, options));
+  if (live) live.show(bundle);
+  else displayBundle(bundle);
+}
+
+/** Show preformatted text (a classification report) with an optional caption. */
+export function showPre(text: string, caption?: string): void {
+  const html = `${caption ? `<p><b>${escapeHtml(caption)}</b></p>` : ''}<pre>${escapeHtml(text)}</pre>`;
+  displayBundle(htmlBundle(html, caption ? `${caption}\n${text}` : text));
+}
+
+/** Rows of a matrix as table rows keyed by feature name (optionally selected rows and extra columns). */
+export function matrixRows(X: Matrix, names: readonly string[], indices?: ArrayLike<number>, extra?: (i: number) => TableRow): TableRow[] {
+  const idx = indices ?? Array.from({ length: X.rows }, (_, i) => i);
+  return Array.from(idx, (i) => {
+    const row: TableRow = { row: i };
+    names.forEach((n, j) => (row[n] = X.data[i * X.cols + j]));
+    return { ...row, ...(extra ? extra(i) : {}) };
+  });
+}
+
+/**
+ * Per-feature summary statistics like pandas' describe(): count, mean,
+ * standard deviation (ddof = 1, as pandas), min, quartiles (linear), max.
+ * Computed in float64 (danfojs' describe works in float32).
+ */
+export function describeColumns(X: Matrix, names: readonly string[]): TableRow[] {
+  const stats = ['count', 'mean', 'std', 'min', '25%', '50%', '75%', 'max'];
+  const columns = names.map((_, j) => {
+    const col = new Float64Array(X.rows);
+    for (let i = 0; i < X.rows; i++) col[i] = X.data[i * X.cols + j];
+    let sum = 0;
+    for (const v of col) sum += v;
+    const mean = sum / X.rows;
+    let ss = 0;
+    for (const v of col) ss += (v - mean) ** 2;
+    const sorted = col.sort();
+    return {
+      count: X.rows,
+      mean,
+      std: X.rows > 1 ? Math.sqrt(ss / (X.rows - 1)) : NaN,
+      min: sorted[0],
+      '25%': percentile(sorted, 25),
+      '50%': percentile(sorted, 50),
+      '75%': percentile(sorted, 75),
+      max: sorted[sorted.length - 1],
+    } as Record<string, number>;
+  });
+  return stats.map((s) => {
+    const row: TableRow = { statistic: s };
+    names.forEach((n, j) => (row[n] = columns[j][s]));
+    return row;
+  });
+}
+
+/** The experiment parameters with their defaults and where each value came from. */
+export function paramsRows(loaded: LoadedParams, defaults: Record<string, unknown>): TableRow[] {
+  return Object.entries(loaded.params).map(([key, value]) => ({
+    parameter: key,
+    value: JSON.stringify(value),
+    default: JSON.stringify(defaults[key]),
+    source: loaded.origin[key as keyof LoadedParams['origin']],
+  }));
+}
+
+/** A confusion matrix as table rows: one row per true class. */
+export function confusionRows(cm: ConfusionMatrix): TableRow[] {
+  const name = (l: number | string) => (l === -1 ? 'anomaly (-1)' : l === 1 ? 'normal (1)' : String(l));
+  return cm.matrix.map((row, i) => {
+    const out: TableRow = { 'true \\ predicted': name(cm.labels[i]) };
+    cm.labels.forEach((l, j) => (out[name(l)] = row[j]));
+    out.total = row.reduce((a, b) => a + b, 0);
+    return out;
+  });
+}
+
+/** A danfojs DataFrame (or anything with columns and values) as table rows. */
+export function dataFrameRows(df: { columns: string[]; values: unknown[] }, index?: ArrayLike<number | string>): TableRow[] {
+  return df.values.map((vals, i) => {
+    const row: TableRow = index ? { '': index[i] } : {};
+    const arr = Array.isArray(vals) ? vals : [vals];
+    df.columns.forEach((c, j) => (row[c] = arr[j]));
+    return row;
+  });
+}

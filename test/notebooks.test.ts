@@ -1,0 +1,161 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cellText, describeFailure, executeNotebooks, joinText, notebookPaths, type Notebook, type NotebookRun } from '../src/cli/notebooks';
+import { VENV_PYTHON, TSLAB } from '../src/cli/project';
+import { DEFAULT_PARAMS } from '../src/params';
+import { runPipeline } from '../src/pipeline';
+import { VEGALITE_MIME } from '../src/plots';
+
+/**
+ * Executes notebooks 01-08 headless with the tslab kernel, exactly as `npm start`
+ * does, into a fresh artifacts folder, and checks what a reader would see.
+ */
+
+const EXPECTED = [
+  '01_simulate_traffic.ipynb',
+  '02_preprocess.ipynb',
+  '03_train_isolation_forest.ipynb',
+  '04_predict.ipynb',
+  '05_evaluate.ipynb',
+  '06_visualize.ipynb',
+  '07_save_model.ipynb',
+  '08_streaming.ipynb',
+];
+
+const work = mkdtempSync(join(tmpdir(), 'notebooks-'));
+const artifacts = join(work, 'artifacts');
+let runs: NotebookRun[] = [];
+const executed: Record<string, Notebook> = {};
+
+beforeAll(async () => {
+  if (!existsSync(VENV_PYTHON) || !existsSync(TSLAB)) {
+    throw new Error(`The notebook test needs the Python side and the kernel: run \`npm run setup\` first (missing ${VENV_PYTHON} or ${TSLAB}).`);
+  }
+  runs = await executeNotebooks({
+    outDir: join(work, 'executed'),
+    // a clean artifacts folder, and no parameter overrides from the developer's shell
+    env: { ANOMALY_ARTIFACTS_DIR: artifacts, ANOMALY_PARAMS: '', ANOMALY_PARAMS_FILE: '' },
+  });
+  for (const r of runs) executed[r.notebook] = JSON.parse(readFileSync(r.output, 'utf8')) as Notebook;
+}, 600_000);
+
+const outputsOf = (nb: Notebook) => nb.cells.flatMap((c, i) => (c.outputs ?? []).map((o) => ({ cell: i, output: o })));
+
+describe('the eight notebooks run headless from a clean artifacts folder', () => {
+  it('notebooks/ holds exactly the eight steps, in order', () => {
+    expect(notebookPaths().map((p) => p.split('/').pop())).toEqual(EXPECTED);
+  });
+
+  it('every notebook ran and every code cell executed with no error', () => {
+    for (const r of runs) {
+      expect(r.problems, `${r.notebook}: ${JSON.stringify(r.problems)}\n${r.error?.message ?? ''}`).toEqual([]);
+      expect(r.ok, `${r.notebook}: ${r.error?.message ?? ''}`).toBe(true);
+    }
+    expect(runs.map((r) => r.notebook)).toEqual(EXPECTED);
+    for (const [name, nb] of Object.entries(executed)) {
+      for (const [i, cell] of nb.cells.entries()) {
+        if (cell.cell_type !== 'code') continue;
+        expect(cell.execution_count, `${name} cell ${i} was not executed`).toBeGreaterThan(0);
+        for (const o of cell.outputs ?? []) expect(o.output_type, `${name} cell ${i}`).not.toBe('error');
+      }
+    }
+  });
+
+  it('the notebooks wrote every artifact into the clean folder', () => {
+    const files = readdirSync(artifacts);
+    for (const f of ['params.json', 'traffic.csv', 'preprocess.json', 'forest.json', 'predictions.json', 'metrics.json', 'model.json', 'stream-summary.json']) {
+      expect(files, f).toContain(f);
+    }
+    expect(readdirSync(join(artifacts, 'figures')).filter((f) => f.endsWith('.svg')).length).toBe(4);
+  });
+
+  it('each plot carries both the Vega-Lite and the SVG representation, in one output', () => {
+    let plots = 0;
+    for (const [name, nb] of Object.entries(executed)) {
+      for (const { cell, output } of outputsOf(nb)) {
+        const data = output.data ?? {};
+        if (VEGALITE_MIME in data || 'image/svg+xml' in data) {
+          plots++;
+          expect(Object.keys(data), `${name} cell ${cell}`).toEqual(expect.arrayContaining([VEGALITE_MIME, 'image/svg+xml', 'text/plain']));
+          expect(joinText(data['image/svg+xml'] as string | string[]), `${name} cell ${cell}`).toMatch(/^<svg/);
+        }
+      }
+    }
+    // 01 histograms, 02 PCA, 04 scores, 06 four figures, 08 live timeline
+    expect(plots).toBe(8);
+    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb']) {
+      expect(outputsOf(executed[name]).some(({ output }) => VEGALITE_MIME in (output.data ?? {})), name).toBe(true);
+    }
+  });
+
+  it("05 prints the library's classification report, character for character", () => {
+    const nb = executed['05_evaluate.ipynb'];
+    const cell = nb.cells.find((c) => joinText(c.source).trim() === 'const report = classificationReport(data.y, predictions);\nconsole.log(report);');
+    expect(cell, 'the report cell of 05').toBeDefined();
+    const expected = runPipeline(DEFAULT_PARAMS).metrics.report;
+    expect(cellText(cell!)).toBe(`${expected}\n`);
+  });
+
+  it('08 reloaded the bundle 07 wrote (same checksum) and scored every streamed row', () => {
+    const model = JSON.parse(readFileSync(join(artifacts, 'model.json'), 'utf8')) as { checksum: string };
+    const summary = JSON.parse(readFileSync(join(artifacts, 'stream-summary.json'), 'utf8')) as {
+      modelChecksum: string;
+      expectedRows: number;
+      totals: { rows: number; batches: number };
+    };
+    expect(summary.modelChecksum).toBe(model.checksum);
+    expect(summary.expectedRows).toBe(DEFAULT_PARAMS.streamBatches * DEFAULT_PARAMS.streamBatchSize);
+    expect(summary.totals.rows).toBe(summary.expectedRows);
+    expect(summary.totals.batches).toBe(DEFAULT_PARAMS.streamBatches);
+    const text = executed['08_streaming.ipynb'].cells.map(cellText).join('');
+    expect(text).toContain(model.checksum.slice(0, 19));
+    expect(text).toContain(`every streamed row was scored (${summary.expectedRows} of ${summary.expectedRows})`);
+  });
+
+  it('07 shows the size and checksum of the bundle it wrote', () => {
+    const model = JSON.parse(readFileSync(join(artifacts, 'model.json'), 'utf8')) as { checksum: string };
+    const html = outputsOf(executed['07_save_model.ipynb'])
+      .map(({ output }) => joinText((output.data?.['text/html'] as string | string[]) ?? ''))
+      .join('');
+    expect(html).toContain(model.checksum);
+    expect(html).toContain('size (KB)');
+  });
+});
+
+describe('a broken notebook fails the run with the notebook and the cell named', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'broken-'));
+  const write = (name: string, sources: string[]) => {
+    const nb = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' } },
+      cells: sources.map((source, i) => ({ id: `c${i}`, cell_type: 'code', source, metadata: {}, execution_count: null, outputs: [] })),
+    };
+    const path = join(dir, name);
+    writeFileSync(path, JSON.stringify(nb));
+    return path;
+  };
+
+  it('a cell that throws', async () => {
+    const path = write('90_throws.ipynb', ["console.log('fine')", "throw new Error('broken on purpose')", "console.log('never')"]);
+    const [run] = await executeNotebooks({ notebooks: [path], outDir: join(dir, 'out') });
+    expect(run.ok).toBe(false);
+    expect(run.error?.cell).toBe(1);
+    const text = describeFailure(run);
+    expect(text).toContain('90_throws.ipynb failed');
+    expect(text).toContain('in cell 1');
+    expect(text).toContain('broken on purpose');
+    expect(run.problems.map((p) => p.cell)).toEqual([1, 2]); // 2: left unexecuted
+  }, 120_000);
+
+  it('a crashed kernel', async () => {
+    const path = write('91_crash.ipynb', ["console.log('fine')", 'process.exit(3)']);
+    const [run] = await executeNotebooks({ notebooks: [path], outDir: join(dir, 'out') });
+    expect(run.ok).toBe(false);
+    expect(run.error?.kind).toBe('kernel died');
+    expect(run.error?.cell).toBe(1);
+    expect(run.problems[0]).toMatchObject({ cell: 1, problem: 'not executed (no execution count)' });
+  }, 120_000);
+});

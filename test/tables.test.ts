@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { fromRows } from '../src/matrix';
+import { confusionRows, dataFrameRows, describeColumns, escapeHtml, htmlTable, matrixRows, paramsRows, textTable } from '../src/tables';
+import { DEFAULT_PARAMS, loadParams } from '../src/params';
+
+describe('HTML tables', () => {
+  it('escape cell text and caption', () => {
+    const html = htmlTable([{ name: '<script>', n: 2 }], { caption: 'a & b' });
+    expect(html).toContain('<caption>a &amp; b</caption>');
+    expect(html).toContain('<td>&lt;script&gt;</td>');
+    expect(html).toContain('<td style="text-align:right">2</td>');
+    expect(escapeHtml('"x"')).toBe('&quot;x&quot;');
+  });
+  it('format non-integers with the asked digits and keep integers', () => {
+    expect(htmlTable([{ v: 0.123456, n: 7 }], { digits: 2 })).toContain('<td style="text-align:right">0.12</td>');
+    expect(textTable([{ v: 0.5, n: 7 }])).toBe('     v  n\n0.5000  7');
+  });
+  it('show a placeholder row when empty', () => {
+    expect(htmlTable([], { columns: ['a', 'b'], emptyText: 'nothing yet' })).toContain('<td colspan="2"><i>nothing yet</i></td>');
+    expect(textTable([], { columns: ['a'], emptyText: 'nothing yet' })).toContain('(nothing yet)');
+  });
+});
+
+describe('describeColumns is pandas describe()', () => {
+  it('count, mean, std (ddof 1), min, quartiles, max', () => {
+    const rows = describeColumns(fromRows([[1], [2], [3], [4]]), ['x']);
+    const get = (s: string) => rows.find((r) => r.statistic === s)!.x;
+    expect(get('count')).toBe(4);
+    expect(get('mean')).toBe(2.5);
+    expect(get('std')).toBeCloseTo(Math.sqrt(5 / 3), 14);
+    expect([get('min'), get('25%'), get('50%'), get('75%'), get('max')]).toEqual([1, 1.75, 2.5, 3.25, 4]);
+  });
+});
+
+describe('row helpers', () => {
+  it('matrixRows names the features and adds extra columns', () => {
+    expect(matrixRows(fromRows([[1, 2], [3, 4]]), ['a', 'b'], [1], (i) => ({ label: i }))).toEqual([{ row: 1, a: 3, b: 4, label: 1 }]);
+  });
+  it('confusionRows labels classes and totals', () => {
+    expect(confusionRows({ labels: [-1, 1], matrix: [[3, 1], [2, 9]] })).toEqual([
+      { 'true \\ predicted': 'anomaly (-1)', 'anomaly (-1)': 3, 'normal (1)': 1, total: 4 },
+      { 'true \\ predicted': 'normal (1)', 'anomaly (-1)': 2, 'normal (1)': 9, total: 11 },
+    ]);
+  });
+  it('paramsRows shows value, default and source', () => {
+    const rows = paramsRows(loadParams({ env: {}, overrides: { seed: 1 } }), DEFAULT_PARAMS as unknown as Record<string, unknown>);
+    expect(rows.find((r) => r.parameter === 'seed')).toEqual({ parameter: 'seed', value: '1', default: '42', source: 'code' });
+  });
+  it('dataFrameRows reads a danfojs-like frame', () => {
+    expect(dataFrameRows({ columns: ['a', 'b'], values: [[1, 2]] }, [7])).toEqual([{ '': 7, a: 1, b: 2 }]);
+  });
+});
