@@ -1,4 +1,6 @@
 import { endianness } from 'node:os';
+import { ForestKernel, kernelSupported, type FlatForest } from './forest-kernel';
+import { defaultThreads, parallelScores } from './forest-parallel';
 import { type Matrix } from './matrix';
 import { resolveMaxSamples, type Params } from './params';
 import { createRng, sampleWithoutReplacement, type Rng } from './rng';
@@ -20,19 +22,57 @@ export function averagePathLength(n: number): number {
 /**
  * numpy.percentile(values, q) with numpy's default 'linear' method, including
  * numpy's two-sided lerp, so the offset is the number scikit-learn would pick.
+ * Only two order statistics are needed, so they are selected in linear time
+ * instead of sorting (a million training scores: ~15 ms instead of ~100 ms).
  */
 export function percentile(values: ArrayLike<number>, q: number): number {
   const n = values.length;
   if (n === 0) throw new RangeError('percentile of an empty array');
-  const sorted = Float64Array.from(values).sort();
+  const work = Float64Array.from(values);
   const virtualIndex = (n - 1) * (q / 100);
   const lo = Math.floor(virtualIndex);
   const hi = Math.min(lo + 1, n - 1);
   const t = virtualIndex - lo;
-  const a = sorted[lo];
-  const b = sorted[hi];
+  const a = selectKth(work, lo);
+  let b = a;
+  if (hi > lo) {
+    // after selection everything right of lo is >= a: the next order statistic is their minimum
+    b = Infinity;
+    for (let i = lo + 1; i < n; i++) if (work[i] < b) b = work[i];
+  }
   const diff = b - a;
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
+
+/** Rearrange `a` so that a[k] is the k-th smallest value, smaller ones left of it, larger right (quickselect). */
+function selectKth(a: Float64Array, k: number): number {
+  let left = 0;
+  let right = a.length - 1;
+  while (right > left) {
+    // median of three as pivot keeps sorted or reversed input linear
+    const mid = (left + right) >>> 1;
+    const x = a[left];
+    const y = a[mid];
+    const z = a[right];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const tmp = a[i];
+        a[i] = a[j];
+        a[j] = tmp;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else break; // j < k < i: a[k] equals the pivot
+  }
+  return a[k];
 }
 
 /** The common surface of our forest and the ml-isolation-forest adapter. */
@@ -64,6 +104,11 @@ export function predictFromDecision(decision: Float64Array): Int8Array {
   const out = new Int8Array(decision.length);
   for (let i = 0; i < decision.length; i++) out[i] = decision[i] < 0 ? -1 : 1;
   return out;
+}
+
+export interface ParallelOptions {
+  /** threads to use, the calling one included (default: every core) */
+  threads?: number;
 }
 
 export interface IsolationForestOptions {
@@ -245,7 +290,21 @@ export class IsolationForest implements AnomalyDetector {
     return this._offset;
   }
 
+  /** Grow the trees, then set the offset from the training scores (one thread). */
   static fit(X: Matrix, options: IsolationForestOptions): IsolationForest {
+    const forest = IsolationForest.grow(X, options);
+    forest._offset = offsetFromScores(forest.scoreSamples(X), options.contamination);
+    return forest;
+  }
+
+  /** As fit, scoring the training set on several threads for the offset (identical model). */
+  static async fitAsync(X: Matrix, options: IsolationForestOptions, parallel: ParallelOptions = {}): Promise<IsolationForest> {
+    const forest = IsolationForest.grow(X, options);
+    forest._offset = offsetFromScores(await forest.scoreSamplesAsync(X, parallel), options.contamination);
+    return forest;
+  }
+
+  private static grow(X: Matrix, options: IsolationForestOptions): IsolationForest {
     const { rows: n, cols: d, data } = X;
     if (n < 2) throw new RangeError(`IsolationForest.fit: needs at least 2 rows, got ${n}`);
     if (d > 32767) throw new RangeError(`IsolationForest.fit: at most 32767 features, got ${d}`);
@@ -288,17 +347,66 @@ export class IsolationForest implements AnomalyDetector {
     });
     treeStart[nEstimators] = at;
     const leafPath = computeLeafPaths(treeStart, feature, right);
-    const forest = new IsolationForest(d, psi, maxDepth, contamination, seed, treeStart, feature, threshold, right, leafPath, -0.5);
-    forest._offset = offsetFromScores(forest.scoreSamples(X), contamination);
-    return forest;
+    return new IsolationForest(d, psi, maxDepth, contamination, seed, treeStart, feature, threshold, right, leafPath, -0.5);
+  }
+
+  private kernel: ForestKernel | null | undefined;
+  private flatForest: FlatForest | undefined;
+
+  /** The trees as flat arrays (shared with the WebAssembly kernel and worker threads). */
+  flat(): FlatForest {
+    const { nFeatures, maxDepth, treeStart, feature, threshold, right, leafPath } = this;
+    this.flatForest ??= { nFeatures, maxDepth, treeStart, feature, threshold, right, leafPath };
+    return this.flatForest;
+  }
+
+  private getKernel(): ForestKernel | null {
+    if (this.kernel === undefined) this.kernel = kernelSupported(this.flat()) ? new ForestKernel(this.flat()) : null;
+    return this.kernel;
+  }
+
+  /**
+   * scoreSamples on several threads (default: every core); identical results.
+   * Worth it from about 100,000 rows; smaller inputs are scored on the calling thread.
+   */
+  async scoreSamplesAsync(X: Matrix, parallel: ParallelOptions = {}): Promise<Float64Array> {
+    checkColumns(X, this.nFeatures);
+    const kernel = this.getKernel();
+    if (kernel === null) return this.scoreSamples(X);
+    return parallelScores(this.flat(), kernel, X.data, X.cols, this.norm(), parallel.threads ?? defaultThreads());
+  }
+
+  /** trees * c(psi): E[h(x)] / c(psi) = (sum of path lengths) / norm */
+  private norm(): number {
+    return this.nEstimators * averagePathLength(this.maxSamples);
   }
 
   /** scikit-learn's score_samples: lower is more abnormal. */
   scoreSamples(X: Matrix): Float64Array {
-    const depthSum = this.pathLengthSums(X);
-    const norm = this.nEstimators * averagePathLength(this.maxSamples);
+    checkColumns(X, this.nFeatures);
+    const kernel = this.getKernel();
     const out = new Float64Array(X.rows);
-    for (let i = 0; i < X.rows; i++) out[i] = -(2 ** (-depthSum[i] / norm));
+    if (kernel !== null) {
+      kernel.scores(X.data, 0, X.rows, out, this.norm());
+      return out;
+    }
+    const sums = this.referencePathLengthSums(X);
+    const norm = this.norm();
+    for (let i = 0; i < X.rows; i++) out[i] = -(2 ** (-sums[i] / norm));
+    return out;
+  }
+
+  /**
+   * Sum over trees of each row's path length (trees added in order), by the
+   * WebAssembly kernel when the complete layout fits, else by the JavaScript
+   * walk; both give identical sums.
+   */
+  pathLengthSums(X: Matrix): Float64Array {
+    checkScoringInput(X, this.nFeatures);
+    const kernel = this.getKernel();
+    if (kernel === null) return this.referencePathLengthSums(X);
+    const out = new Float64Array(X.rows);
+    kernel.pathSums(X.data, 0, X.rows, out);
     return out;
   }
 
@@ -310,10 +418,10 @@ export class IsolationForest implements AnomalyDetector {
     return predictFromDecision(this.decisionFunction(X));
   }
 
-  /** Sum over trees of each row's path length, trees added in order. */
-  private pathLengthSums(X: Matrix): Float64Array {
+  /** The reference walk in JavaScript (pre-order nodes, one row at a time); tests compare the kernel with it. */
+  referencePathLengthSums(X: Matrix): Float64Array {
+    checkScoringInput(X, this.nFeatures);
     const { rows: n, cols: d, data } = X;
-    if (d !== this.nFeatures) throw new RangeError(`IsolationForest: got ${d} features, the model was fitted on ${this.nFeatures}`);
     const out = new Float64Array(n);
     const { feature, threshold, right, leafPath, treeStart } = this;
     const nTrees = this.nEstimators;
@@ -427,6 +535,23 @@ export class IsolationForest implements AnomalyDetector {
     }
     const leafPath = computeLeafPaths(treeStart, feature, right);
     return new IsolationForest(d, psi, maxDepth, json.contamination, json.seed, treeStart, feature, threshold, right, leafPath, json.offset);
+  }
+}
+
+function checkColumns(X: Matrix, nFeatures: number): void {
+  if (X.cols !== nFeatures) throw new RangeError(`IsolationForest: got ${X.cols} features, the model was fitted on ${nFeatures}`);
+}
+
+/**
+ * Rows must have the model's feature count and finite values: a NaN would take
+ * different branches in different walks (x <= t and x > t are both false).
+ */
+function checkScoringInput(X: Matrix, nFeatures: number): void {
+  checkColumns(X, nFeatures);
+  const data = X.data;
+  for (let k = 0; k < data.length; k++) {
+    const v = data[k];
+    if (v - v !== 0) throw new RangeError(`IsolationForest: row ${Math.floor(k / X.cols)}, column ${k % X.cols} is ${v} (must be finite)`);
   }
 }
 

@@ -294,22 +294,39 @@ export function binaryClfCurve(yTrue: ArrayLike<Label | boolean>, scores: ArrayL
   for (let i = 0; i < n; i++) {
     if (!Number.isFinite(scores[i])) throw new RangeError(`scores[${i}] is ${scores[i]}: scores must be finite`);
   }
-  const isPos = (i: number) => yTrue[i] === pos || yTrue[i] === true;
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((a, b) => scores[b] - scores[a]);
+  // Sort the positives' and the negatives' scores separately (native numeric
+  // sorts) and merge them from the top: each distinct score becomes one point
+  // with the counts of both classes at or above it.
+  let nPos = 0;
+  for (let i = 0; i < n; i++) if (yTrue[i] === pos || yTrue[i] === true) nPos++;
+  const posScores = new Float64Array(nPos);
+  const negScores = new Float64Array(n - nPos);
+  for (let i = 0, a = 0, b = 0; i < n; i++) {
+    if (yTrue[i] === pos || yTrue[i] === true) posScores[a++] = scores[i];
+    else negScores[b++] = scores[i];
+  }
+  posScores.sort();
+  negScores.sort();
   const fps: number[] = [];
   const tps: number[] = [];
   const thresholds: number[] = [];
+  let p = nPos - 1;
+  let q = negScores.length - 1;
   let tp = 0;
-  for (let k = 0; k < n; k++) {
-    const i = order[k];
-    if (isPos(i)) tp++;
-    if (k === n - 1 || scores[order[k + 1]] !== scores[i]) {
-      tps.push(tp);
-      fps.push(k + 1 - tp);
-      thresholds.push(scores[i]);
+  let fp = 0;
+  while (p >= 0 || q >= 0) {
+    const v = p < 0 ? negScores[q] : q < 0 ? posScores[p] : Math.max(posScores[p], negScores[q]);
+    while (p >= 0 && posScores[p] === v) {
+      tp++;
+      p--;
     }
+    while (q >= 0 && negScores[q] === v) {
+      fp++;
+      q--;
+    }
+    tps.push(tp);
+    fps.push(fp);
+    thresholds.push(v);
   }
   return { fps: Float64Array.from(fps), tps: Float64Array.from(tps), thresholds: Float64Array.from(thresholds) };
 }

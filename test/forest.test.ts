@@ -4,6 +4,7 @@ import { fromRows } from '../src/matrix';
 import { summarizeDetection } from '../src/metrics';
 import { MlIsolationForestAdapter } from '../src/ml-forest-adapter';
 import { DEFAULT_PARAMS } from '../src/params';
+import { createRng } from '../src/rng';
 import { StandardScaler } from '../src/preprocess';
 import { simulateTraffic } from '../src/simulate';
 import { seedData, seedReference } from './seed';
@@ -28,6 +29,24 @@ describe('c(n) and the percentile are the ones scikit-learn uses', () => {
     expect(percentile([1, 2, 3, 4], 50)).toBe(2.5);
     expect(percentile([3, 1, 2], 0)).toBe(1);
     expect(percentile([10, 20], 5)).toBeCloseTo(10.5, 12);
+  });
+  it('percentile by selection equals the sorted-array definition (ties, tiny and large inputs)', () => {
+    const rng = createRng(3, 'percentile');
+    const bySort = (values: number[], q: number) => {
+      const sorted = Float64Array.from(values).sort();
+      const v = (sorted.length - 1) * (q / 100);
+      const lo = Math.floor(v);
+      const hi = Math.min(lo + 1, sorted.length - 1);
+      const t = v - lo;
+      const diff = sorted[hi] - sorted[lo];
+      return t >= 0.5 ? sorted[hi] - diff * (1 - t) : sorted[lo] + diff * t;
+    };
+    for (let trial = 0; trial < 2000; trial++) {
+      const n = 1 + rng.int(trial < 1990 ? 40 : 20000);
+      const values = Array.from({ length: n }, () => (rng.next() < 0.4 ? rng.int(4) : rng.normal()));
+      const q = trial % 7 === 0 ? 5 : 100 * rng.next();
+      expect(percentile(values, q)).toBe(bySort(values, q));
+    }
   });
 });
 
