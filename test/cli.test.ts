@@ -73,3 +73,27 @@ describe('sweep', () => {
     expect(rows[1].recall).toBeGreaterThanOrEqual(rows[0].recall);
   });
 });
+
+describe('bench-run (one benchmark run in a fresh process)', () => {
+  it('fits, scores and reports figures as one JSON line', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { simulateTraffic } = await import('../src/simulate');
+    const dir = mkdtempSync(join(tmpdir(), 'bench-run-'));
+    const data = simulateTraffic({ ...DEFAULT_PARAMS, nNormal: 3000, nAnomalous: 150 });
+    writeFileSync(join(dir, 'x.f64'), Buffer.from(data.X.data.buffer));
+    writeFileSync(join(dir, 'y.i8'), Buffer.from(data.y.buffer));
+    const r = spawnSync(process.execPath, [join(__dirname, '..', 'dist', 'cli', 'bench-run.js'), 'ours', '--x', join(dir, 'x.f64'), '--y', join(dir, 'y.i8'), '--cols', '5'], {
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.rocAuc).toBeGreaterThan(0.999);
+    expect(out.nFlagged).toBe(158);
+    expect(out.fitSeconds).toBeGreaterThan(0);
+    expect(out.peakMB).toBeGreaterThan(10);
+    expect(out.modelFormat).toBe('JSON');
+  }, 60_000);
+});
