@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, relative } from 'node:path';
+import { dirname, isAbsolute, relative, sep } from 'node:path';
 import { IsolationForest, type IsolationForestJSON } from './forest';
 import type { DetectionSummary } from './metrics';
 import { validateParams, type Params } from './params';
@@ -205,7 +205,9 @@ export function parseBundle(text: string, source = 'model bundle'): LoadedModel 
 
 /** Messages name files relative to the working directory (no machine-specific absolute paths in notebook output). */
 function shownPath(path: string): string {
-  return isAbsolute(path) ? relative(process.cwd(), path) || path : path;
+  if (!isAbsolute(path)) return path;
+  const rel = relative(process.cwd(), path);
+  return rel === '' || rel.startsWith(`..${sep}..`) ? path : rel;
 }
 
 export function loadBundle(path: string): LoadedModel {

@@ -1,4 +1,4 @@
-import { createMatrix } from './matrix';
+import { createMatrix, type Matrix } from './matrix';
 import type { Dataset } from './simulate';
 
 /**
@@ -15,6 +15,14 @@ export function datasetToCsv(data: Dataset): string {
     cells.push(String(y[i]));
     lines.push(cells.join(','));
   }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Rows of features as CSV with a header of feature names (the stream command's input format). */
+export function matrixToCsv(X: Matrix, featureNames: readonly string[]): string {
+  if (featureNames.length !== X.cols) throw new RangeError(`${featureNames.length} names for ${X.cols} columns`);
+  const lines: string[] = [featureNames.join(',')];
+  for (let i = 0; i < X.rows; i++) lines.push(Array.from(X.data.subarray(i * X.cols, (i + 1) * X.cols), String).join(','));
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,6 +1,6 @@
 import type { LoadedModel } from './artifacts';
 import { decisionFromScores, predictFromDecision } from './forest';
-import { asMatrix, getRow, type Matrix } from './matrix';
+import { asMatrix, createMatrix, getRow, type Matrix } from './matrix';
 import type { Params } from './params';
 import { simulateBatch, type Dataset } from './simulate';
 
@@ -39,7 +39,7 @@ export interface BatchResult {
   scores: Float64Array;
   /** scores - threshold: negative for anomalies */
   decision: Float64Array;
-  /** PCA projection of the scaled rows, for plotting the batch */
+  /** PCA projection of the scaled rows, for plotting the batch (empty with project: false) */
   projected: Matrix;
   anomalies: AnomalyRecord[];
   stats: BatchStats;
@@ -50,11 +50,12 @@ export interface BatchResult {
  * does: scale with the training scaler, project with the training PCA (for the
  * plot), and predict with the forest fitted on the scaled features. No refit.
  */
-export function processBatch(model: LoadedModel, rows: BatchInput): BatchResult {
+export function processBatch(model: LoadedModel, rows: BatchInput, options: { project?: boolean } = {}): BatchResult {
   const t0 = performance.now();
   const X = batchMatrix(rows, model.featureNames.length);
   const scaled = model.scaler.transform(X, model.featureNames);
-  const projected = model.pca.transform(scaled);
+  // the projection only serves plots; a command-line stream skips it
+  const projected = options.project === false ? createMatrix(0, model.pca.nComponents) : model.pca.transform(scaled);
   const scores = model.forest.scoreSamples(scaled);
   const decision = decisionFromScores(scores, model.threshold);
   const predictions = predictFromDecision(decision);

@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ArtifactError,
@@ -35,7 +35,7 @@ function expectRefused(content: string, code: ArtifactError['code'], message: Re
   expect(err, 'the loader must refuse this file').toBeInstanceOf(ArtifactError);
   expect((err as ArtifactError).code).toBe(code);
   expect((err as Error).message).toMatch(message);
-  expect((err as Error).message).toContain(relative(process.cwd(), path));
+  expect((err as Error).message).toContain(basename(path));
 }
 
 /** Edit a parsed bundle and re-sign it, so the check under test is not the checksum. */

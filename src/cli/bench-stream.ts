@@ -1,0 +1,95 @@
+/**
+ * `npm run bench:stream`: end-to-end throughput of the stream command. Writes
+ * CSV files of the reference distributions (5% anomalies, six decimals, like a
+ * log), pipes each through `dist/cli/stream.js` (parse + scale + score + alerts
+ * to a file) and prints rows/s and peak memory, at two input sizes to show that
+ * memory does not grow with the input.
+ *
+ *   npm run bench:stream -- [--rows 1000000]
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { saveBundle } from '../artifacts';
+import { DEFAULT_PARAMS } from '../params';
+import { bundleFromPipeline, runPipeline } from '../pipeline';
+import { simulateBatch } from '../simulate';
+import { textTable, type TableRow } from '../tables';
+import type { StreamSummary } from './stream';
+
+async function writeCsv(path: string, rows: number): Promise<void> {
+  const out = createWriteStream(path);
+  out.write('f1,f2,f3,f4,f5\n');
+  const size = 10_000;
+  for (let k = 0; k * size < rows; k++) {
+    const b = simulateBatch(DEFAULT_PARAMS, 1000 + k, { size: Math.min(size, rows - k * size), anomalyShare: 0.05 });
+    let text = '';
+    for (let i = 0; i < b.X.rows; i++) {
+      const r = b.X.data;
+      const o = i * 5;
+      text += `${r[o].toFixed(6)},${r[o + 1].toFixed(6)},${r[o + 2].toFixed(6)},${r[o + 3].toFixed(6)},${r[o + 4].toFixed(6)}\n`;
+    }
+    if (!out.write(text)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+async function pipeThrough(model: string, csv: string, dir: string, threads: number): Promise<{ seconds: number; summary: StreamSummary }> {
+  const summaryPath = join(dir, `summary-${threads}.json`);
+  const started = performance.now();
+  const child = spawn(
+    process.execPath,
+    [join(__dirname, 'stream.js'), '--model', model, '--alerts', join(dir, 'alerts.ndjson'), '--summary-json', summaryPath, '--progress-ms', '0', '--threads', String(threads)],
+    { stdio: ['pipe', 'inherit', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  createReadStream(csv, { highWaterMark: 1 << 20 }).pipe(child.stdin);
+  const [code] = (await once(child, 'close')) as [number];
+  const seconds = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`stream command failed (exit ${code}):\n${stderr}`);
+  return { seconds, summary: JSON.parse(readFileSync(summaryPath, 'utf8')) as StreamSummary };
+}
+
+async function main(): Promise<void> {
+  const i = process.argv.indexOf('--rows');
+  const rows = i >= 0 ? Number(process.argv[i + 1]) : 1_000_000;
+  if (!Number.isInteger(rows) || rows < 1000) throw new Error(`--rows must be an integer >= 1000, got ${process.argv[i + 1]}`);
+  const dir = mkdtempSync(join(tmpdir(), 'netflow-bench-stream-'));
+  try {
+    const model = join(dir, 'model.json');
+    saveBundle(model, bundleFromPipeline(runPipeline(DEFAULT_PARAMS)));
+    const table: TableRow[] = [];
+    for (const n of [Math.round(rows / 4), rows]) {
+      const csv = join(dir, `input-${n}.csv`);
+      await writeCsv(csv, n);
+      for (const threads of [2, 1]) {
+        const { seconds, summary } = await pipeThrough(model, csv, dir, threads);
+        if (summary.recordsScored !== n || summary.linesRead !== n + 1) throw new Error(`expected ${n} records scored, got ${summary.recordsScored}`);
+        table.push({
+          rows: n.toLocaleString('en-US'),
+          'input MiB': (statSync(csv).size / 2 ** 20).toFixed(1),
+          threads,
+          'wall s': seconds.toFixed(2),
+          'rows/s end to end': Math.round(n / seconds).toLocaleString('en-US'),
+          'peak MiB': summary.peakRssMB.toFixed(0),
+          alerts: summary.recordsAnomalous.toLocaleString('en-US'),
+          'batch p50 ms': summary.batchLatencyMs.p50.toFixed(2),
+          'batch p99 ms': summary.batchLatencyMs.p99.toFixed(2),
+        });
+        console.log(`  ${n.toLocaleString('en-US')} rows, ${threads} thread(s): ${seconds.toFixed(2)} s`);
+      }
+    }
+    console.log(`\n${textTable(table, { caption: 'stream command: CSV piped through stdin, parse + scale + score + alerts (wall time includes start-up and model load)' })}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(`npm run bench:stream: ${(e as Error).stack ?? e}`);
+  process.exit(1);
+});

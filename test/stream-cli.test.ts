@@ -1,0 +1,250 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadBundle, saveBundle } from '../src/artifacts';
+import { DEFAULT_PARAMS } from '../src/params';
+import { bundleFromPipeline, runPipeline } from '../src/pipeline';
+import { simulateBatch } from '../src/simulate';
+import { processBatch } from '../src/stream';
+import { fromRows } from '../src/matrix';
+import type { StreamSummary } from '../src/cli/stream';
+
+/** Drives the real command (dist/cli/stream.js) as a subprocess. */
+
+const CLI = join(__dirname, '..', 'dist', 'cli', 'stream.js');
+const dir = mkdtempSync(join(tmpdir(), 'stream-cli-'));
+const params = { ...DEFAULT_PARAMS, nNormal: 4000, nAnomalous: 200, nEstimators: 60 };
+const modelPath = join(dir, 'model.json');
+saveBundle(modelPath, bundleFromPipeline(runPipeline(params)));
+const model = loadBundle(modelPath);
+
+// a mixed stream: normal rows, injected anomalies, and every kind of bad line
+const batch = simulateBatch(params, 0, { size: 600, anomalyShare: 0.1 });
+const goodRows = Array.from({ length: batch.X.rows }, (_, i) => Array.from(batch.X.data.subarray(i * 5, i * 5 + 5)));
+const BAD: Array<[string, RegExp]> = [
+  ['1,2,3,4', /expected 5 fields/],
+  ['1,2,3,4,5,6', /expected 5 fields/],
+  ['1,2,abc,4,5', /field f3 is not a number: "abc"/],
+  ['1,2,3,Infinity,5', /field f4 is not finite/],
+  ['1,2,3,4,1e999', /field f5 is not finite/],
+  ['NaN,2,3,4,5', /field f1 is not a number/],
+  [',2,3,4,5', /field f1 is empty/],
+  ['', /empty line/],
+  ['9'.repeat(300), /line longer than 200 bytes/],
+];
+
+interface Expected {
+  text: string;
+  /** 1-based line number -> what must happen */
+  good: Map<number, number[]>;
+  bad: Map<number, RegExp>;
+  lines: number;
+}
+
+function csvStream(): Expected {
+  const lines = ['f1,f2,f3,f4,f5'];
+  const good = new Map<number, number[]>();
+  const bad = new Map<number, RegExp>();
+  goodRows.forEach((row, i) => {
+    lines.push(row.map(String).join(',') + (i % 50 === 7 ? '\r' : '')); // some CRLF lines
+    good.set(lines.length, row);
+    if (i % 67 === 3) {
+      const [text, reason] = BAD[(i / 67) | 0 % BAD.length] ?? BAD[i % BAD.length];
+      lines.push(text);
+      bad.set(lines.length, reason);
+    }
+  });
+  for (const [text, reason] of BAD) {
+    lines.push(text);
+    bad.set(lines.length, reason);
+  }
+  return { text: `${lines.join('\n')}\n`, good, bad, lines: lines.length };
+}
+
+function run(args: string[], input?: string | Buffer): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8', maxBuffer: 1 << 26 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface Alert {
+  line: number;
+  batch: number;
+  timestamp: string;
+  score: number;
+  decision: number;
+  record: Record<string, number>;
+}
+const ndjson = <T>(text: string): T[] => text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+
+function checkRun(expected: Expected, alertsText: string, rejectsText: string, summary: StreamSummary): void {
+  // every line is accounted for exactly once
+  expect(summary.linesRead).toBe(expected.lines);
+  expect(summary.headerLines).toBe(1);
+  expect(summary.recordsScored).toBe(expected.good.size);
+  expect(summary.recordsRejected).toBe(expected.bad.size);
+  expect(summary.linesRead).toBe(summary.headerLines + summary.recordsScored + summary.recordsRejected);
+  // rejects: line numbers and reasons
+  const rejects = ndjson<{ line: number; reason: string; text: string }>(rejectsText);
+  expect(rejects.map((r) => r.line).sort((a, b) => a - b)).toEqual([...expected.bad.keys()].sort((a, b) => a - b));
+  for (const r of rejects) expect(r.reason, `line ${r.line}`).toMatch(expected.bad.get(r.line)!);
+  // alerts: exactly the rows the library flags, with identical scores
+  const lines = [...expected.good.keys()];
+  const direct = processBatch(model, fromRows(lines.map((l) => expected.good.get(l)!)));
+  const flagged = new Map(direct.anomalies.map((a) => [lines[a.index], a]));
+  const alerts = ndjson<Alert>(alertsText);
+  expect(alerts.length).toBe(flagged.size);
+  expect(summary.recordsAnomalous).toBe(flagged.size);
+  expect(flagged.size).toBeGreaterThanOrEqual(55); // the 60 injected anomalies are nearly all caught
+  for (const a of alerts) {
+    const d = flagged.get(a.line);
+    expect(d, `line ${a.line} was alerted but the library does not flag it`).toBeDefined();
+    expect(a.score).toBe(d!.score);
+    expect(a.decision).toBe(d!.decision);
+    expect(Object.values(a.record)).toEqual(expected.good.get(a.line));
+    expect(Object.keys(a.record)).toEqual(model.featureNames);
+    expect(Number.isInteger(a.batch)).toBe(true);
+    expect(Number.isNaN(Date.parse(a.timestamp))).toBe(false);
+  }
+}
+
+describe('npm run stream: every record scored or set aside with its reason', () => {
+  const expected = csvStream();
+  const common = ['--model', modelPath, '--max-line-bytes', '200', '--batch-size', '128', '--progress-ms', '0'];
+
+  it('via stdin, alerts on stdout and rejects in a file', () => {
+    const rejects = join(dir, 'stdin-rejects.ndjson');
+    const summaryPath = join(dir, 'stdin-summary.json');
+    const r = run([...common, '--rejects', rejects, '--summary-json', summaryPath], expected.text);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as StreamSummary;
+    checkRun(expected, r.stdout, readFileSync(rejects, 'utf8'), summary);
+    expect(summary.stoppedBy).toBe('end of input');
+    expect(summary.modelChecksum).toBe(model.checksum);
+    expect(r.stderr).toMatch(/lines read [\d,]+ = header 1 \+ scored [\d,]+ \+ rejected \d+/);
+    expect(r.stderr).toMatch(/batch latency p50 [\d.]+ ms, p99 [\d.]+ ms/);
+  });
+
+  it('via a file, on one thread, alerts in a file: the same alerts', () => {
+    const input = join(dir, 'input.csv');
+    writeFileSync(input, expected.text);
+    const alerts = join(dir, 'file-alerts.ndjson');
+    const summaryPath = join(dir, 'file-summary.json');
+    const r = run([...common, '--input', input, '--alerts', alerts, '--summary-json', summaryPath, '--threads', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as StreamSummary;
+    // rejects went to stderr as NDJSON lines
+    const rejectLines = r.stderr.split('\n').filter((l) => l.startsWith('{')).join('\n');
+    checkRun(expected, readFileSync(alerts, 'utf8'), rejectLines, summary);
+  });
+
+  it('CSV header in another order with an extra column; NDJSON objects and arrays', () => {
+    const order = ['f3', 'extra', 'f1', 'f5', 'f2', 'f4'];
+    const rows = goodRows.slice(0, 200);
+    const csv = [order.join(','), ...rows.map((row) => order.map((c) => (c === 'extra' ? 'x' : String(row[Number(c[1]) - 1]))).join(','))].join('\n');
+    const a = run(['--model', modelPath, '--progress-ms', '0'], csv);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stderr).toContain('CSV columns not used by the model, ignored: extra');
+    const direct = processBatch(model, fromRows(rows));
+    const expectedScores = direct.anomalies.map((x) => x.score);
+    expect(ndjson<Alert>(a.stdout).map((x) => x.score)).toEqual(expectedScores);
+
+    const json = rows.map((row, i) => (i % 2 ? JSON.stringify(row) : JSON.stringify({ note: 'x', f1: row[0], f2: row[1], f3: row[2], f4: row[3], f5: row[4] }))).join('\n');
+    const bad = ['{"f1": 1, "f2": 2', '{"f1":1,"f2":2,"f3":3,"f4":4}', '[1,2,3]', '{"f1":"1","f2":2,"f3":3,"f4":4,"f5":5}', '"text"'].join('\n');
+    const b = run(['--model', modelPath, '--format', 'ndjson', '--progress-ms', '0', '--rejects', '-'], `${json}\n${bad}\n`);
+    expect(b.code, b.stderr).toBe(0);
+    expect(ndjson<Alert>(b.stdout.split('\n').filter((l) => l.includes('"score"')).join('\n')).map((x) => x.score)).toEqual(expectedScores);
+    const rejects = ndjson<{ line: number; reason: string }>(b.stdout.split('\n').filter((l) => l.includes('"reason"')).join('\n'));
+    expect(rejects.map((x) => [x.line, x.reason.split(':')[0]])).toEqual([
+      [201, 'invalid JSON'],
+      [202, 'missing feature f5'],
+      [203, 'expected an array of 5 numbers, got 3 values'],
+      [204, 'field f1 is not a number'],
+      [205, 'expected a JSON object keyed by feature name or an array, got "\\"text\\""'],
+    ]);
+    expect(b.stderr).toContain('JSON keys not used by the model, ignored: note');
+  });
+});
+
+describe('exit codes', () => {
+  it('2: bad usage', () => {
+    expect(run(['--model', modelPath, '--batch-size', '0']).code).toBe(2);
+    expect(run(['--input', 'x.csv']).stderr).toContain('--model FILE is required');
+    expect(run(['--model', modelPath, '--bogus']).code).toBe(2);
+  });
+  it('3: a missing, corrupt or tampered bundle stops before any input is read', () => {
+    const tampered = join(dir, 'tampered.json');
+    writeFileSync(tampered, readFileSync(modelPath, 'utf8').replace(/"threshold": [^,]+,/, '"threshold": -0.9,'));
+    const corrupt = join(dir, 'corrupt.json');
+    writeFileSync(corrupt, readFileSync(modelPath, 'utf8').slice(0, 500));
+    for (const [path, message] of [
+      [join(dir, 'nope.json'), /no such file/],
+      [tampered, /checksum mismatch/],
+      [corrupt, /not valid JSON/],
+    ] as const) {
+      const r = run(['--model', path], '1,2,3,4,5\n');
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).not.toContain('lines read');
+    }
+  });
+  it('4: more rejects than --max-rejects, a header without a model feature, an unreadable input', () => {
+    const many = run(['--model', modelPath, '--max-rejects', '2', '--rejects', join(dir, 'r.ndjson')], '1,2\n'.repeat(10));
+    expect(many.code).toBe(4);
+    expect(many.stderr).toContain('(max rejects)');
+    const header = run(['--model', modelPath], 'f1,f2,f3,f4,bytes\n1,2,3,4,5\n');
+    expect(header.code).toBe(4);
+    expect(header.stderr).toContain("CSV header lacks the model's feature f5");
+    expect(header.stderr).toContain('lines read 1 = header 0 + scored 0 + rejected 1');
+    expect(run(['--model', modelPath, '--input', join(dir, 'missing.csv')]).code).toBe(4);
+  });
+});
+
+describe('signals, closed pipes and drift', () => {
+  it('SIGTERM flushes the batch in progress and prints the summary', async () => {
+    const summaryPath = join(dir, 'term.json');
+    const child = spawn(process.execPath, [CLI, '--model', modelPath, '--summary-json', summaryPath, '--alerts', join(dir, 'term-alerts.ndjson'), '--max-wait-ms', '60000', '--progress-ms', '0']);
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.write(goodRows.slice(0, 300).map((r) => r.join(',')).join('\n') + '\n');
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.on('close', r));
+    expect(code).toBe(0);
+    const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as StreamSummary;
+    expect(summary.stoppedBy).toBe('signal');
+    expect(summary.recordsScored).toBe(300); // the partial batch was scored, not lost
+    expect(stderr).toContain('done (signal)');
+  }, 30_000);
+
+  it('a reader that closes the pipe ends the command quietly with the counts so far', async () => {
+    const summaryPath = join(dir, 'pipe.json');
+    const child = spawn(process.execPath, [CLI, '--model', modelPath, '--summary-json', summaryPath, '--batch-size', '64', '--progress-ms', '0']);
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const anomalous = simulateBatch(params, 5, { size: 20_000, anomalyShare: 0.5 });
+    const text = Array.from({ length: anomalous.X.rows }, (_, i) => Array.from(anomalous.X.data.subarray(i * 5, i * 5 + 5)).join(',')).join('\n');
+    child.stdin.on('error', () => {}); // the child may stop reading first
+    child.stdin.end(text);
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    const code = await new Promise((r) => child.on('close', r));
+    expect(code).toBe(0);
+    const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as StreamSummary;
+    expect(summary.stoppedBy).toBe('closed output pipe');
+    expect(summary.linesRead).toBe(summary.headerLines + summary.recordsScored + summary.recordsRejected);
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+  }, 30_000);
+
+  it('warns when a window of records is far more anomalous than the model expects', () => {
+    const normal = simulateBatch(params, 1, { size: 3000 });
+    const attack = simulateBatch(params, 2, { size: 3000, anomalyShare: 0.6 });
+    const rows = (b: typeof normal) => Array.from({ length: b.X.rows }, (_, i) => Array.from(b.X.data.subarray(i * 5, i * 5 + 5)).join(','));
+    const r = run(['--model', modelPath, '--drift-window', '1000', '--batch-size', '250', '--alerts', join(dir, 'drift.ndjson'), '--progress-ms', '0'], [...rows(normal), ...rows(attack), ...rows(normal)].join('\n'));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/drift: [\d.]+% of the last 1,000 records are anomalous, above 2 x the expected 5\.00%/);
+    expect(r.stderr).toContain('drift cleared');
+  });
+});
