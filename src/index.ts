@@ -20,4 +20,5 @@ export * from './plots';
 export * from './tables';
 export * from './workspace';
 export * from './notebook';
+export * from './stream-view';
 export * from './version';

@@ -1,6 +1,6 @@
 import { inKernel } from './display';
 import { DEFAULT_PARAMS, loadParams, type LoadedParams, type LoadParamsOptions, type Params } from './params';
-import { paramsRows, showTable, textTable } from './tables';
+import { paramsTable, showTable, textTable } from './tables';
 import { Workspace } from './workspace';
 
 export interface NotebookContext {
@@ -17,9 +17,9 @@ export interface NotebookContext {
 export function notebookSetup(options: LoadParamsOptions = {}): NotebookContext {
   const loaded = loadParams(options);
   const ws = new Workspace();
-  const rows = paramsRows(loaded, DEFAULT_PARAMS as unknown as Record<string, unknown>);
-  const caption = `Experiment parameters (artifacts in ${ws.show('.')})`;
-  if (inKernel()) showTable(rows, { caption });
-  else console.log(textTable(rows, { caption }));
+  const table = paramsTable(loaded, DEFAULT_PARAMS as unknown as Record<string, unknown>);
+  if (inKernel()) showTable(table.rows, table);
+  else console.log(textTable(table.rows, table));
+  console.log(`artifacts folder: ${ws.show('.')}`);
   return { loaded, params: loaded.params, ws };
 }

@@ -4,7 +4,7 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { displayBundle, type LiveDisplay, type MimeBundle } from './display';
 import type { Matrix } from './matrix';
-import type { ConfusionMatrix, PrCurve, RocCurve } from './metrics';
+import { averagePrecision, precisionRecallCurve, rocAuc, rocCurve, type ConfusionMatrix, type PrCurve, type RocCurve } from './metrics';
 import type { Dataset } from './simulate';
 import type { TimelinePoint } from './stream';
 
@@ -386,6 +386,16 @@ export function rankingCurvesSpec(roc: RocCurve, rocAuc: number, pr: PrCurve, av
     ],
     config: CONFIG,
   } as VegaLiteSpec;
+}
+
+/**
+ * ROC and precision-recall curves for anomaly detection: the anomaly class (-1)
+ * is positive and rows are ranked by -scoreSamples (most abnormal first).
+ */
+export function anomalyRankingSpec(yTrue: ArrayLike<number>, scoreSamples: ArrayLike<number>): VegaLiteSpec {
+  const neg = Float64Array.from(scoreSamples, (s) => -s);
+  const opts = { posLabel: -1 };
+  return rankingCurvesSpec(rocCurve(yTrue, neg, opts), rocAuc(yTrue, neg, opts), precisionRecallCurve(yTrue, neg, opts), averagePrecision(yTrue, neg, opts));
 }
 
 function labelName(label: number | string): string {

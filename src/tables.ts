@@ -36,7 +36,9 @@ function formatCell(v: unknown, digits: number): string {
   if (typeof v === 'number') {
     if (Number.isInteger(v)) return String(v);
     if (!Number.isFinite(v)) return String(v);
-    return v.toFixed(digits);
+    const text = v.toFixed(digits);
+    // -1e-17 after scaling is zero to the eye: no "-0.0000"
+    return /^-0\.?0*$/.test(text) ? text.slice(1) : text;
   }
   if (v === undefined || v === null) return '';
   if (Array.isArray(v)) return v.map((x) => formatCell(x, digits)).join(', ');
@@ -139,14 +141,29 @@ export function describeColumns(X: Matrix, names: readonly string[]): TableRow[]
   });
 }
 
-/** The experiment parameters with their defaults and where each value came from. */
-export function paramsRows(loaded: LoadedParams, defaults: Record<string, unknown>): TableRow[] {
-  return Object.entries(loaded.params).map(([key, value]) => ({
-    parameter: key,
-    value: JSON.stringify(value),
-    default: JSON.stringify(defaults[key]),
-    source: loaded.origin[key as keyof LoadedParams['origin']],
-  }));
+/**
+ * The experiment parameters as a compact grid (`columns` parameter/value pairs
+ * per row). A value that is not the default is marked with * and the caption
+ * says where it came from.
+ */
+export function paramsTable(loaded: LoadedParams, defaults: Record<string, unknown>, columns = 3): { rows: TableRow[]; columns: Column[]; caption: string } {
+  const entries = Object.entries(loaded.params);
+  const changed = entries.filter(([k]) => loaded.origin[k as keyof LoadedParams['origin']] !== 'default');
+  const rows: TableRow[] = [];
+  for (let i = 0; i < entries.length; i += columns) {
+    const row: TableRow = {};
+    entries.slice(i, i + columns).forEach(([key, value], j) => {
+      const mark = loaded.origin[key as keyof LoadedParams['origin']] !== 'default' ? ` * (default ${JSON.stringify(defaults[key])})` : '';
+      row[`p${j}`] = key;
+      row[`v${j}`] = `${JSON.stringify(value)}${mark}`;
+    });
+    rows.push(row);
+  }
+  const cols: Column[] = [];
+  for (let j = 0; j < columns; j++) cols.push({ key: `p${j}`, title: 'parameter' }, { key: `v${j}`, title: 'value' });
+  const sources = [...new Set(changed.map(([k]) => loaded.origin[k as keyof LoadedParams['origin']]))];
+  const caption = changed.length === 0 ? 'Experiment parameters (all defaults: the reference script)' : `Experiment parameters (* set by ${sources.join(', ')})`;
+  return { rows, columns: cols, caption };
 }
 
 /** A confusion matrix as table rows: one row per true class. */

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { displayBundle, inKernel, newLiveDisplay } from '../src/display';
 import { plotBundle, showPlot, VEGALITE_MIME, confusionHeatmapSpec } from '../src/plots';
 import { showTable } from '../src/tables';
+import type { StreamTotals } from '../src/stream';
 
 // The module instance our display code writes through: tslab's own jupyter module.
 const jupyter = createRequire(__filename)('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
@@ -74,5 +75,41 @@ describe("display through tslab's internal writer", () => {
     expect(sent).toHaveLength(1);
     expect(sent[0].message.data['text/html']).toContain('<td>x&lt;y</td>');
     expect(sent[0].message.data['text/plain']).toContain('T\n');
+  });
+});
+
+describe('StreamDashboard: one chart and one table, redrawn in place', () => {
+  it('each batch redraws both under their own display ids; flagged rows newest first', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { DEFAULT_PARAMS } = await import('../src/params');
+    const { bundleFromPipeline, runPipeline } = await import('../src/pipeline');
+    const { loadBundle, saveBundle } = await import('../src/artifacts');
+    const { processStream, simulatedStream } = await import('../src/stream');
+    const { StreamDashboard, streamTotalsRows } = await import('../src/stream-view');
+    const params = { ...DEFAULT_PARAMS, nNormal: 2000, nAnomalous: 100, nEstimators: 20, streamBatches: 3, streamBatchSize: 200, streamAnomalyShare: 0.05 };
+    const path = join(mkdtempSync(join(tmpdir(), 'dash-')), 'model.json');
+    saveBundle(path, bundleFromPipeline(runPipeline(params)));
+    const model = loadBundle(path);
+    const sent = record();
+    const dash = new StreamDashboard(model, 3);
+    let totals: StreamTotals | undefined;
+    for await (const u of processStream(model, simulatedStream(params))) {
+      await dash.show(u);
+      totals = u.totals;
+    }
+    expect(dash.redraws).toEqual({ chart: 3, table: 3 });
+    const charts = sent.filter((s) => VEGALITE_MIME in s.message.data);
+    const tables = sent.filter((s) => 'text/html' in s.message.data);
+    expect(charts.map((s) => s.update)).toEqual([false, true, true]);
+    expect(tables.map((s) => s.update)).toEqual([false, true, true]);
+    expect(new Set(charts.map((s) => s.message.transient.display_id)).size).toBe(1);
+    expect(charts[0].message.transient.display_id).not.toBe(tables[0].message.transient.display_id);
+    expect(dash.timeline.map((p) => p.batch)).toEqual([0, 1, 2]);
+    const batchesOfFlagged = dash.flagged.map((r) => r.batch);
+    expect([...batchesOfFlagged].sort((a, b) => b - a)).toEqual(batchesOfFlagged); // newest first
+    expect(dash.flagged.length).toBe(totals!.anomalies);
+    expect(streamTotalsRows(totals!).find((r) => r.total === 'rows scored')!.value).toBe(600);
   });
 });

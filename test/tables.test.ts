@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fromRows } from '../src/matrix';
-import { confusionRows, dataFrameRows, describeColumns, escapeHtml, htmlTable, matrixRows, paramsRows, textTable } from '../src/tables';
+import { confusionRows, dataFrameRows, describeColumns, escapeHtml, htmlTable, matrixRows, paramsTable, textTable } from '../src/tables';
 import { DEFAULT_PARAMS, loadParams } from '../src/params';
 
 describe('HTML tables', () => {
@@ -14,6 +14,9 @@ describe('HTML tables', () => {
   it('format non-integers with the asked digits and keep integers', () => {
     expect(htmlTable([{ v: 0.123456, n: 7 }], { digits: 2 })).toContain('<td style="text-align:right">0.12</td>');
     expect(textTable([{ v: 0.5, n: 7 }])).toBe('     v  n\n0.5000  7');
+    expect(textTable([{ v: -1e-17 }])).toBe('     v\n0.0000');
+    expect(textTable([{ v: -0.00004 }], { digits: 4 })).toBe('     v\n0.0000');
+    expect(textTable([{ v: -0.00005 }], { digits: 4 })).toBe('      v\n-0.0001');
   });
   it('show a placeholder row when empty', () => {
     expect(htmlTable([], { columns: ['a', 'b'], emptyText: 'nothing yet' })).toContain('<td colspan="2"><i>nothing yet</i></td>');
@@ -42,9 +45,13 @@ describe('row helpers', () => {
       { 'true \\ predicted': 'normal (1)', 'anomaly (-1)': 2, 'normal (1)': 9, total: 11 },
     ]);
   });
-  it('paramsRows shows value, default and source', () => {
-    const rows = paramsRows(loadParams({ env: {}, overrides: { seed: 1 } }), DEFAULT_PARAMS as unknown as Record<string, unknown>);
-    expect(rows.find((r) => r.parameter === 'seed')).toEqual({ parameter: 'seed', value: '1', default: '42', source: 'code' });
+  it('paramsTable: a compact grid, overridden values marked with their default and source', () => {
+    const t = paramsTable(loadParams({ env: {}, overrides: { seed: 1 } }), DEFAULT_PARAMS as unknown as Record<string, unknown>);
+    expect(t.rows).toHaveLength(5); // 15 parameters, 3 per row
+    expect(t.rows[0]).toMatchObject({ p0: 'seed', v0: '1 * (default 42)', p1: 'nNormal', v1: '10000' });
+    expect(t.caption).toBe('Experiment parameters (* set by code)');
+    expect(t.columns.map((c) => c.title)).toEqual(['parameter', 'value', 'parameter', 'value', 'parameter', 'value']);
+    expect(paramsTable(loadParams({ env: {} }), DEFAULT_PARAMS as unknown as Record<string, unknown>).caption).toContain('all defaults');
   });
   it('dataFrameRows reads a danfojs-like frame', () => {
     expect(dataFrameRows({ columns: ['a', 'b'], values: [[1, 2]] }, [7])).toEqual([{ '': 7, a: 1, b: 2 }]);

@@ -1,0 +1,57 @@
+import type { LoadedModel } from './artifacts';
+import { newLiveDisplay } from './display';
+import { batchTimelineSpec, showPlot } from './plots';
+import { anomalyRecords, timelinePoint, type StreamTotals, type StreamUpdate } from './stream';
+import { showTable, type TableRow } from './tables';
+
+/**
+ * The live view of a stream in a notebook: one chart (anomalies and anomaly
+ * rate per batch) and one table (the latest flagged rows), each redrawn in
+ * place as batches arrive.
+ */
+export class StreamDashboard {
+  readonly timeline: ReturnType<typeof timelinePoint>[] = [];
+  /** every flagged row so far, newest first */
+  readonly flagged: Record<string, number>[] = [];
+  private readonly chart = newLiveDisplay();
+  private readonly table = newLiveDisplay();
+
+  constructor(
+    private readonly model: LoadedModel,
+    private readonly totalBatches: number,
+    private readonly maxRows = 10,
+  ) {}
+
+  /** times the chart and the table have been drawn */
+  get redraws(): { chart: number; table: number } {
+    return { chart: this.chart.updates, table: this.table.updates };
+  }
+
+  async show(update: StreamUpdate): Promise<void> {
+    this.timeline.push(timelinePoint(update));
+    this.flagged.unshift(...anomalyRecords(update, this.model.featureNames).reverse());
+    await showPlot(batchTimelineSpec(this.timeline, { contamination: this.model.params.contamination, totalBatches: this.totalBatches }), this.chart);
+    const s = update.result.stats;
+    showTable(
+      this.flagged.slice(0, this.maxRows),
+      {
+        columns: ['batch', 'row', ...this.model.featureNames, 'score', 'decision'],
+        caption: `${this.flagged.length} rows flagged in ${update.batchIndex + 1} batches of ${s.rows} (newest first, at most ${this.maxRows} shown); batch ${update.batchIndex} scored in ${s.latencyMs.toFixed(1)} ms`,
+        emptyText: 'no row flagged yet',
+      },
+      this.table,
+    );
+  }
+}
+
+/** Running totals of a stream as table rows. */
+export function streamTotalsRows(t: StreamTotals): TableRow[] {
+  return [
+    { total: 'batches', value: t.batches },
+    { total: 'rows scored', value: t.rows },
+    { total: 'rows flagged', value: t.anomalies },
+    { total: 'anomaly rate', value: `${(100 * t.anomalyRate).toFixed(2)}%` },
+    { total: 'scoring time (ms)', value: t.scoringMs.toFixed(1) },
+    { total: 'rows per second (scoring only)', value: Math.round(t.rowsPerSecond) },
+  ];
+}
