@@ -1,7 +1,7 @@
 import { displayBundle, htmlBundle, type LiveDisplay } from './display';
 import { percentile } from './forest';
 import type { Matrix } from './matrix';
-import type { ConfusionMatrix } from './metrics';
+import type { ConfusionMatrix, ReportData } from './metrics';
 import type { LoadedParams } from './params';
 
 /**
@@ -164,6 +164,16 @@ export function paramsTable(loaded: LoadedParams, defaults: Record<string, unkno
   const sources = [...new Set(changed.map(([k]) => loaded.origin[k as keyof LoadedParams['origin']]))];
   const caption = changed.length === 0 ? 'Experiment parameters (all defaults: the reference script)' : `Experiment parameters (* set by ${sources.join(', ')})`;
   return { rows, columns: cols, caption };
+}
+
+/** classification_report as table rows: one per class, then accuracy and the averages. */
+export function reportRows(report: ReportData): TableRow[] {
+  const row = (r: ReportData['macroAvg']): TableRow => ({ '': r.name, precision: r.precision, recall: r.recall, 'f1-score': r.f1, support: r.support });
+  const rows = report.classes.map(row);
+  if (report.accuracy !== undefined) rows.push({ '': 'accuracy', precision: '', recall: '', 'f1-score': report.accuracy, support: report.weightedAvg.support });
+  else if (report.microAvg) rows.push(row(report.microAvg));
+  rows.push(row(report.macroAvg), row(report.weightedAvg));
+  return rows;
 }
 
 /** A confusion matrix as table rows: one row per true class. */

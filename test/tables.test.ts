@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromRows } from '../src/matrix';
-import { confusionRows, dataFrameRows, describeColumns, escapeHtml, htmlTable, matrixRows, paramsTable, textTable } from '../src/tables';
+import { confusionRows, dataFrameRows, describeColumns, escapeHtml, htmlTable, matrixRows, paramsTable, reportRows, textTable } from '../src/tables';
+import { classificationReportData } from '../src/metrics';
 import { DEFAULT_PARAMS, loadParams } from '../src/params';
 
 describe('HTML tables', () => {
@@ -52,6 +53,13 @@ describe('row helpers', () => {
     expect(t.caption).toBe('Experiment parameters (* set by code)');
     expect(t.columns.map((c) => c.title)).toEqual(['parameter', 'value', 'parameter', 'value', 'parameter', 'value']);
     expect(paramsTable(loadParams({ env: {} }), DEFAULT_PARAMS as unknown as Record<string, unknown>).caption).toContain('all defaults');
+  });
+  it('reportRows: the classification report as a table with the printed rows', () => {
+    const rows = reportRows(classificationReportData([1, 1, -1, -1, 1], [1, -1, -1, -1, 1]));
+    expect(rows.map((r) => r[''])).toEqual(['-1', '1', 'accuracy', 'macro avg', 'weighted avg']);
+    expect(rows[0]).toEqual({ '': '-1', precision: 2 / 3, recall: 1, 'f1-score': 0.8, support: 2 });
+    expect(rows[2]['f1-score']).toBeCloseTo(0.8, 15); // 2pr/(p+r) as scikit-learn computes it: 0.8000000000000002
+    expect(rows[2].support).toBe(5);
   });
   it('dataFrameRows reads a danfojs-like frame', () => {
     expect(dataFrameRows({ columns: ['a', 'b'], values: [[1, 2]] }, [7])).toEqual([{ '': 7, a: 1, b: 2 }]);

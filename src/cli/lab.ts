@@ -29,7 +29,14 @@ function main(): void {
   console.log(`parameters: ${describeOverrides(loaded)}; opening notebooks/01_simulate_traffic.ipynb (kernel: TypeScript)`);
   const child = spawn(
     join(VENV_BIN, 'jupyter'),
-    ['lab', `--ServerApp.root_dir=${ROOT}`, ...args.rest, join('notebooks', '01_simulate_traffic.ipynb')],
+    [
+      'lab',
+      `--ServerApp.root_dir=${ROOT}`,
+      // containers often run as root, which Jupyter refuses unless told
+      ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
+      ...args.rest,
+      join('notebooks', '01_simulate_traffic.ipynb'),
+    ],
     { cwd: ROOT, stdio: 'inherit', env: jupyterEnv(paramsEnv(loaded)) },
   );
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
