@@ -292,9 +292,15 @@ export class IsolationForest implements AnomalyDetector {
 
   /** Grow the trees, then set the offset from the training scores (one thread). */
   static fit(X: Matrix, options: IsolationForestOptions): IsolationForest {
+    return IsolationForest.fitAndScore(X, options).forest;
+  }
+
+  /** fit, also returning the training scores it had to compute for the offset (no second scoring). */
+  static fitAndScore(X: Matrix, options: IsolationForestOptions): { forest: IsolationForest; scores: Float64Array } {
     const forest = IsolationForest.grow(X, options);
-    forest._offset = offsetFromScores(forest.scoreSamples(X), options.contamination);
-    return forest;
+    const scores = forest.scoreSamples(X);
+    forest._offset = offsetFromScores(scores, options.contamination);
+    return { forest, scores };
   }
 
   /** As fit, scoring the training set on several threads for the offset (identical model). */

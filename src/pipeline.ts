@@ -20,7 +20,8 @@ export interface PipelineResult {
   decision: Float64Array;
   predictions: Int8Array;
   metrics: DetectionSummary;
-  timingsMs: { simulate: number; scale: number; pca: number; fit: number; score: number; evaluate: number };
+  /** fit includes scoring the training set */
+  timingsMs: { simulate: number; scale: number; pca: number; fit: number; evaluate: number };
 }
 
 function timed<T>(f: () => T): [T, number] {
@@ -40,8 +41,8 @@ export function runPipeline(params: Params, data?: Dataset): PipelineResult {
   const [scaled, scaleMs] = timed(() => scaler.transform(dataset.X));
   const [pca, pcaFitMs] = timed(() => PCAModel.fit(scaled, params.pcaComponents));
   const [projected, pcaMs] = timed(() => pca.transform(scaled));
-  const [forest, fitMs] = timed(() => IsolationForest.fit(scaled, params));
-  const [scores, scoreMs] = timed(() => forest.scoreSamples(scaled));
+  // fitting scores the training set for the offset: those are the scores we need
+  const [{ forest, scores }, fitMs] = timed(() => IsolationForest.fitAndScore(scaled, params));
   const decision = decisionFromScores(scores, forest.offset);
   const predictions = predictFromDecision(decision);
   const [metrics, evaluateMs] = timed(() => summarizeDetection(dataset.y, scores, predictions));
@@ -57,7 +58,7 @@ export function runPipeline(params: Params, data?: Dataset): PipelineResult {
     decision,
     predictions,
     metrics,
-    timingsMs: { simulate: simulateMs, scale: scaleFitMs + scaleMs, pca: pcaFitMs + pcaMs, fit: fitMs, score: scoreMs, evaluate: evaluateMs },
+    timingsMs: { simulate: simulateMs, scale: scaleFitMs + scaleMs, pca: pcaFitMs + pcaMs, fit: fitMs, evaluate: evaluateMs },
   };
 }
 

@@ -346,6 +346,16 @@ export function rankingCurvesSpec(roc: RocCurve, rocAuc: number, pr: PrCurve, av
     800,
   );
   const side = 260;
+  /** a curve on the unit square, drawn in point order */
+  const curve = (values: object[], x: string, y: string, xTitle: string, yTitle: string, interpolate: 'linear' | 'step-after') => ({
+    data: { values },
+    mark: { type: 'line', color: COLORS.anomalous, strokeWidth: 2, interpolate },
+    encoding: {
+      x: { field: x, type: 'quantitative', title: xTitle, scale: { domain: [0, 1] } },
+      y: { field: y, type: 'quantitative', title: yTitle, scale: { domain: [0, 1] } },
+      order: { field: x, type: 'quantitative' },
+    },
+  });
   return {
     $schema: SCHEMA,
     title: { text: 'How well do scores rank anomalies above normal traffic?', subtitle: 'positive class: anomaly (-1); ranking by -score' },
@@ -360,28 +370,14 @@ export function rankingCurvesSpec(roc: RocCurve, rocAuc: number, pr: PrCurve, av
             mark: { type: 'line', color: '#999999', strokeDash: [4, 4] },
             encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
           },
-          {
-            data: { values: rocPoints },
-            mark: { type: 'line', color: COLORS.anomalous, strokeWidth: 2, interpolate: 'linear' },
-            encoding: {
-              x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] } },
-              y: { field: 'tpr', type: 'quantitative', title: 'true positive rate (recall)', scale: { domain: [0, 1] } },
-              order: { field: 'fpr', type: 'quantitative' },
-            },
-          },
+          curve(rocPoints, 'fpr', 'tpr', 'false positive rate', 'true positive rate (recall)', 'linear'),
         ],
       },
       {
         title: `Precision-recall (AP = ${averagePrecision.toFixed(6)})`,
         width: side,
         height: side,
-        data: { values: prPoints },
-        mark: { type: 'line', color: COLORS.anomalous, strokeWidth: 2, interpolate: 'step-after' },
-        encoding: {
-          x: { field: 'recall', type: 'quantitative', title: 'recall', scale: { domain: [0, 1] } },
-          y: { field: 'precision', type: 'quantitative', title: 'precision', scale: { domain: [0, 1] } },
-          order: { field: 'recall', type: 'quantitative' },
-        },
+        ...curve(prPoints, 'recall', 'precision', 'recall', 'precision', 'step-after'),
       },
     ],
     config: CONFIG,

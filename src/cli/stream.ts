@@ -5,7 +5,7 @@
  * them with the bundle through the stream module (no refit), writes one NDJSON
  * alert per anomalous record and sets every bad line aside with its reason.
  */
-import { createWriteStream, existsSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ArtifactError, loadBundle, type LoadedModel } from '../artifacts';
 import { InputError, LineSplitter, RecordParser, type InputFormat } from '../records';
@@ -73,11 +73,14 @@ export interface StreamOptions {
 
 class UsageError extends Error {}
 
-function positiveInt(name: string, v: string): number {
+function integerFrom(min: number, name: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer, got ${JSON.stringify(v)}`);
+  }
   return n;
 }
+const positiveInt = (name: string, v: string) => integerFrom(1, name, v);
 
 export function parseStreamArgs(argv: readonly string[]): StreamOptions | 'help' {
   const o: Partial<StreamOptions> & { formatGiven?: boolean } = {};
@@ -124,13 +127,9 @@ export function parseStreamArgs(argv: readonly string[]): StreamOptions | 'help'
       case '--rejects':
         o.rejects = value();
         break;
-      case '--max-rejects': {
-        const v = value();
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) throw new UsageError(`--max-rejects must be a non-negative integer, got ${JSON.stringify(v)}`);
-        o.maxRejects = n;
+      case '--max-rejects':
+        o.maxRejects = integerFrom(0, flag, value());
         break;
-      }
       case '--max-line-bytes':
         o.maxLineBytes = positiveInt(flag, value());
         break;
@@ -144,13 +143,9 @@ export function parseStreamArgs(argv: readonly string[]): StreamOptions | 'help'
         o.driftFactor = f;
         break;
       }
-      case '--progress-ms': {
-        const v = value();
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) throw new UsageError(`--progress-ms must be a non-negative integer, got ${JSON.stringify(v)}`);
-        o.progressMs = n;
+      case '--progress-ms':
+        o.progressMs = integerFrom(0, flag, value());
         break;
-      }
       case '--threads':
         o.threads = positiveInt(flag, value());
         break;
@@ -513,7 +508,6 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
     ].join('\n') + '\n',
   );
   if (opts.summaryJson) {
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(opts.summaryJson, `${JSON.stringify(summary, null, 1)}\n`);
   }
   await alerts.close();
