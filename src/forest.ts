@@ -75,6 +75,11 @@ function selectKth(a: Float64Array, k: number): number {
   return a[k];
 }
 
+/** The tree height limit ceil(log2 psi) for psi rows per tree (at least 1). */
+function heightLimit(psi: number): number {
+  return Math.max(1, Math.ceil(Math.log2(Math.max(psi, 2))));
+}
+
 /** The common surface of our forest and the ml-isolation-forest adapter. */
 export interface AnomalyDetector {
   readonly name: string;
@@ -322,7 +327,7 @@ export class IsolationForest implements AnomalyDetector {
     const { nEstimators, contamination, seed } = options;
     if (!Number.isInteger(nEstimators) || nEstimators < 1) throw new RangeError(`nEstimators must be a positive integer, got ${nEstimators}`);
     const psi = resolveMaxSamples(options.maxSamples, n);
-    const maxDepth = Math.max(1, Math.ceil(Math.log2(Math.max(psi, 2))));
+    const maxDepth = heightLimit(psi);
     const trees: TreeBuilder[] = [];
     const scratch = {};
     const sample = new Float32Array(psi * d);
@@ -493,7 +498,7 @@ export class IsolationForest implements AnomalyDetector {
     const nTrees = posInt(json.nEstimators, 'nEstimators');
     const psi = posInt(json.maxSamples, 'maxSamples');
     const maxDepth = posInt(json.maxDepth, 'maxDepth');
-    if (maxDepth !== Math.max(1, Math.ceil(Math.log2(Math.max(psi, 2))))) fail(`maxDepth ${maxDepth} does not match maxSamples ${psi}`);
+    if (maxDepth !== heightLimit(psi)) fail(`maxDepth ${maxDepth} does not match maxSamples ${psi}`);
     if (typeof json.offset !== 'number' || !Number.isFinite(json.offset)) fail(`offset must be a finite number, got ${json.offset}`);
     const c = json.contamination;
     if (!(c === 'auto' || (typeof c === 'number' && c > 0 && c <= 0.5))) fail(`contamination must be in (0, 0.5] or "auto", got ${JSON.stringify(c)}`);

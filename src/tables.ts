@@ -91,12 +91,6 @@ export function showTable(rows: readonly TableRow[], options: TableOptions = {},
   else displayBundle(bundle);
 }
 
-/** Show preformatted text (a classification report) with an optional caption. */
-export function showPre(text: string, caption?: string): void {
-  const html = `${caption ? `<p><b>${escapeHtml(caption)}</b></p>` : ''}<pre>${escapeHtml(text)}</pre>`;
-  displayBundle(htmlBundle(html, caption ? `${caption}\n${text}` : text));
-}
-
 /** Rows of a matrix as table rows keyed by feature name (optionally selected rows and extra columns). */
 export function matrixRows(X: Matrix, names: readonly string[], indices?: ArrayLike<number>, extra?: (i: number) => TableRow): TableRow[] {
   const idx = indices ?? Array.from({ length: X.rows }, (_, i) => i);

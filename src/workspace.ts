@@ -40,24 +40,14 @@ export const PRODUCERS = {
 
 export type ArtifactName = keyof typeof PRODUCERS;
 
-/** Parameters each stage depends on: an artifact can only be reused when these match. */
+const DATA_KEYS: ParamKey[] = ['seed', 'nNormal', 'nAnomalous', 'nFeatures', 'normalMean', 'normalStd', 'anomalyMean', 'anomalyStd'];
+const PREPROCESS_KEYS: ParamKey[] = [...DATA_KEYS, 'pcaComponents'];
+
+/** Parameters each stage depends on (each stage adds to the one before): an artifact can only be reused when these match. */
 export const STAGE_KEYS: Record<'data' | 'preprocess' | 'forest', ParamKey[]> = {
-  data: ['seed', 'nNormal', 'nAnomalous', 'nFeatures', 'normalMean', 'normalStd', 'anomalyMean', 'anomalyStd'],
-  preprocess: ['seed', 'nNormal', 'nAnomalous', 'nFeatures', 'normalMean', 'normalStd', 'anomalyMean', 'anomalyStd', 'pcaComponents'],
-  forest: [
-    'seed',
-    'nNormal',
-    'nAnomalous',
-    'nFeatures',
-    'normalMean',
-    'normalStd',
-    'anomalyMean',
-    'anomalyStd',
-    'pcaComponents',
-    'nEstimators',
-    'maxSamples',
-    'contamination',
-  ],
+  data: DATA_KEYS,
+  preprocess: PREPROCESS_KEYS,
+  forest: [...PREPROCESS_KEYS, 'nEstimators', 'maxSamples', 'contamination'],
 };
 
 export class MissingArtifactError extends Error {

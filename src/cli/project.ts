@@ -1,5 +1,4 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** Paths of the project that the command-line tools share. */
@@ -11,10 +10,6 @@ export const NODE_BIN = join(ROOT, 'node_modules', '.bin');
 export const TSLAB = join(NODE_BIN, process.platform === 'win32' ? 'tslab.cmd' : 'tslab');
 export const NOTEBOOKS = join(ROOT, 'notebooks');
 export const ARTIFACTS = join(ROOT, 'artifacts');
-
-export function venvReady(): boolean {
-  return existsSync(VENV_PYTHON);
-}
 
 /** Environment for Jupyter processes: the venv and node_modules/.bin first on PATH. */
 export function jupyterEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
