@@ -12,9 +12,9 @@ import {
   saveBundle,
   serializeBundle,
   type ModelBundle,
-} from '../src/artifacts';
-import { DEFAULT_PARAMS } from '../src/params';
-import { bundleFromPipeline, runPipeline } from '../src/pipeline';
+} from '../src/persist/bundle';
+import { DEFAULT_PARAMS } from '../src/core/params';
+import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 
 const params = { ...DEFAULT_PARAMS, nNormal: 3000, nAnomalous: 150, nEstimators: 40 };
 const dir = mkdtempSync(join(tmpdir(), 'bundle-'));

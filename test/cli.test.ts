@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { describeOverrides, paramsEnv, parseCommonArgs, paramsFromArgs } from '../src/cli/args';
 import { checkExecutedNotebook, type Notebook } from '../src/cli/notebooks';
 import { runSweep, sweepPlan } from '../src/cli/sweep';
-import { DEFAULT_PARAMS, loadParams } from '../src/params';
+import { DEFAULT_PARAMS, loadParams } from '../src/core/params';
 
 const nb = (cells: Notebook['cells']): Notebook => ({ cells, metadata: {} });
 const code = (source: string, execution_count: number | null, outputs: NonNullable<Notebook['cells'][0]['outputs']> = []) => ({
@@ -80,7 +80,7 @@ describe('bench-run (one benchmark run in a fresh process)', () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { simulateTraffic } = await import('../src/simulate');
+    const { simulateTraffic } = await import('../src/data/simulate');
     const dir = mkdtempSync(join(tmpdir(), 'bench-run-'));
     const data = simulateTraffic({ ...DEFAULT_PARAMS, nNormal: 3000, nAnomalous: 150 });
     writeFileSync(join(dir, 'x.f64'), Buffer.from(data.X.data.buffer));

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
-import { displayBundle, inKernel, newLiveDisplay } from '../src/display';
-import { plotBundle, showPlot, VEGALITE_MIME, confusionHeatmapSpec } from '../src/plots';
-import { showTable } from '../src/tables';
-import type { StreamTotals } from '../src/stream';
+import { displayBundle, inKernel, newLiveDisplay } from '../src/notebook/display';
+import { plotBundle, showPlot, VEGALITE_MIME, confusionHeatmapSpec } from '../src/notebook/plots';
+import { showTable } from '../src/notebook/tables';
+import type { StreamTotals } from '../src/stream/batch';
 
 // The module instance our display code writes through: tslab's own jupyter module.
 const jupyter = createRequire(__filename)('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
@@ -83,11 +83,11 @@ describe('StreamDashboard: one chart and one table, redrawn in place', () => {
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { DEFAULT_PARAMS } = await import('../src/params');
-    const { bundleFromPipeline, runPipeline } = await import('../src/pipeline');
-    const { loadBundle, saveBundle } = await import('../src/artifacts');
-    const { processStream, simulatedStream } = await import('../src/stream');
-    const { StreamDashboard, streamTotalsRows } = await import('../src/stream-view');
+    const { DEFAULT_PARAMS } = await import('../src/core/params');
+    const { bundleFromPipeline, runPipeline } = await import('../src/workflow/pipeline');
+    const { loadBundle, saveBundle } = await import('../src/persist/bundle');
+    const { processStream, simulatedStream } = await import('../src/stream/batch');
+    const { StreamDashboard, streamTotalsRows } = await import('../src/notebook/stream-dashboard');
     const params = { ...DEFAULT_PARAMS, nNormal: 2000, nAnomalous: 100, nEstimators: 20, streamBatches: 3, streamBatchSize: 200, streamAnomalyShare: 0.05 };
     const path = join(mkdtempSync(join(tmpdir(), 'dash-')), 'model.json');
     saveBundle(path, bundleFromPipeline(runPipeline(params)));

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { IsolationForest, type IsolationForestOptions } from '../src/forest';
-import { kernelSupported } from '../src/forest-kernel';
-import { closeScoringWorkers, MIN_ROWS_PER_THREAD } from '../src/forest-parallel';
-import { createMatrix, type Matrix } from '../src/matrix';
-import { DEFAULT_PARAMS } from '../src/params';
-import { createRng } from '../src/rng';
-import { simulateTraffic } from '../src/simulate';
+import { IsolationForest, type IsolationForestOptions } from '../src/model/forest';
+import { kernelSupported } from '../src/model/kernel/forest-kernel';
+import { closeScoringWorkers, MIN_ROWS_PER_THREAD } from '../src/model/forest-parallel';
+import { createMatrix, type Matrix } from '../src/core/matrix';
+import { DEFAULT_PARAMS } from '../src/core/params';
+import { createRng } from '../src/core/rng';
+import { simulateTraffic } from '../src/data/simulate';
 
 /**
  * The WebAssembly kernel and the worker threads must give exactly the numbers

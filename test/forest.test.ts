@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { averagePathLength, IsolationForest, percentile, type IsolationForestJSON } from '../src/forest';
-import { fromRows } from '../src/matrix';
-import { summarizeDetection } from '../src/metrics';
-import { MlIsolationForestAdapter } from '../src/ml-forest-adapter';
-import { DEFAULT_PARAMS } from '../src/params';
-import { createRng } from '../src/rng';
-import { StandardScaler } from '../src/preprocess';
-import { simulateTraffic } from '../src/simulate';
+import { averagePathLength, IsolationForest, percentile, type IsolationForestJSON } from '../src/model/forest';
+import { fromRows } from '../src/core/matrix';
+import { summarizeDetection } from '../src/eval/metrics';
+import { MlIsolationForestAdapter } from '../src/model/ml-forest-adapter';
+import { DEFAULT_PARAMS } from '../src/core/params';
+import { createRng } from '../src/core/rng';
+import { StandardScaler } from '../src/model/preprocess';
+import { simulateTraffic } from '../src/data/simulate';
 import { seedData, seedReference } from './seed';
 
 /** decode one of the model's base64 typed arrays (copy: Buffer's own ArrayBuffer is a shared pool) */

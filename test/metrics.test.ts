@@ -11,7 +11,7 @@ import {
   rocCurve,
   summarizeDetection,
   type Label,
-} from '../src/metrics';
+} from '../src/eval/metrics';
 import { readSharedJson } from './shared';
 
 interface ReportCase {

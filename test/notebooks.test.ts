@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cellText, describeFailure, executeNotebooks, joinText, notebookPaths, type Notebook, type NotebookRun } from '../src/cli/notebooks';
 import { VENV_PYTHON, TSLAB } from '../src/cli/project';
-import { DEFAULT_PARAMS } from '../src/params';
-import { runPipeline } from '../src/pipeline';
-import { VEGALITE_MIME } from '../src/plots';
+import { DEFAULT_PARAMS } from '../src/core/params';
+import { runPipeline } from '../src/workflow/pipeline';
+import { VEGALITE_MIME } from '../src/notebook/plots';
 
 /**
  * Executes notebooks 01-08 headless with the tslab kernel, exactly as `npm start`

@@ -13,7 +13,7 @@ import {
   ParamsError,
   resolveMaxSamples,
   validateParams,
-} from '../src/params';
+} from '../src/core/params';
 
 describe('defaults are the reference script', () => {
   it('seed 42, 10000 + 500 rows of 5 features, N(0,1) / N(5,2), 100 trees, contamination 0.05', () => {

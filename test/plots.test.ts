@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createMatrix } from '../src/matrix';
-import { precisionRecallCurve, rocCurve, averagePrecision, rocAuc } from '../src/metrics';
-import { DEFAULT_PARAMS } from '../src/params';
+import { createMatrix } from '../src/core/matrix';
+import { precisionRecallCurve, rocCurve, averagePrecision, rocAuc } from '../src/eval/metrics';
+import { DEFAULT_PARAMS } from '../src/core/params';
 import {
   batchTimelineSpec,
   compileSpec,
@@ -13,8 +13,8 @@ import {
   scoreHistogramSpec,
   sweepSpec,
   type VegaLiteSpec,
-} from '../src/plots';
-import { runPipeline } from '../src/pipeline';
+} from '../src/notebook/plots';
+import { runPipeline } from '../src/workflow/pipeline';
 
 const params = { ...DEFAULT_PARAMS, nNormal: 2000, nAnomalous: 100, nEstimators: 30 };
 const r = runPipeline(params);
@@ -77,7 +77,7 @@ describe('chart data', () => {
 
 describe('compactSvg', () => {
   it('rounds geometry to 1/100 px and leaves text alone', async () => {
-    const { compactSvg } = await import('../src/plots');
+    const { compactSvg } = await import('../src/notebook/plots');
     expect(compactSvg('<path transform="translate(12.3456789,-0.001234)" d="M1.23456,0A2.5,2.5"/><text x="3.14159">AUC 0.999999</text>')).toBe(
       '<path transform="translate(12.35,0)" d="M1.23,0A2.5,2.5"/><text x="3.14">AUC 0.999999</text>',
     );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fromRows, toRows } from '../src/matrix';
-import { PCAModel, StandardScaler } from '../src/preprocess';
+import { fromRows, toRows } from '../src/core/matrix';
+import { PCAModel, StandardScaler } from '../src/model/preprocess';
 import { seedData, seedReference } from './seed';
 import { readSharedJson } from './shared';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatFixed, pyFloatRepr, pyStr } from '../src/pyformat';
+import { formatFixed, pyFloatRepr, pyStr } from '../src/core/pyformat';
 
 describe("formatFixed is Python's format(x, '.Nf')", () => {
   it.each([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InputError, LineSplitter, parseDecimal, RecordParser } from '../src/records';
-import { createRng } from '../src/rng';
-import { DriftWindow, LatencyStats } from '../src/stream-stats';
+import { InputError, LineSplitter, parseDecimal, RecordParser } from '../src/data/records';
+import { createRng } from '../src/core/rng';
+import { DriftWindow, LatencyStats } from '../src/stream/stats';
 
 const names = ['f1', 'f2', 'f3'];
 

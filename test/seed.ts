@@ -1,5 +1,5 @@
-import { parseDatasetCsv } from '../src/csv';
-import type { Dataset } from '../src/simulate';
+import { parseDatasetCsv } from '../src/data/csv';
+import type { Dataset } from '../src/data/simulate';
 import { readSharedJson, readSharedText } from './shared';
 
 export interface SklearnSeedReference {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PARAMS } from '../src/params';
-import { createRng } from '../src/rng';
-import { featureNames, simulateBatch, simulateTraffic } from '../src/simulate';
-import { getColumn } from '../src/matrix';
+import { DEFAULT_PARAMS } from '../src/core/params';
+import { createRng } from '../src/core/rng';
+import { featureNames, simulateBatch, simulateTraffic } from '../src/data/simulate';
+import { getColumn } from '../src/core/matrix';
 
 function meanStd(a: ArrayLike<number>): [number, number] {
   let s = 0;

@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadBundle, saveBundle } from '../src/artifacts';
-import { DEFAULT_PARAMS } from '../src/params';
-import { bundleFromPipeline, runPipeline } from '../src/pipeline';
-import { simulateBatch } from '../src/simulate';
-import { processBatch } from '../src/stream';
-import { fromRows } from '../src/matrix';
+import { loadBundle, saveBundle } from '../src/persist/bundle';
+import { DEFAULT_PARAMS } from '../src/core/params';
+import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
+import { simulateBatch } from '../src/data/simulate';
+import { processBatch } from '../src/stream/batch';
+import { fromRows } from '../src/core/matrix';
 import type { StreamSummary } from '../src/cli/stream';
 
 /** Drives the real command (dist/cli/stream.js) as a subprocess. */

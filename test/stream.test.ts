@@ -2,12 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadBundle, saveBundle } from '../src/artifacts';
-import { toRows } from '../src/matrix';
-import { DEFAULT_PARAMS } from '../src/params';
-import { bundleFromPipeline, runPipeline } from '../src/pipeline';
-import { simulateBatch } from '../src/simulate';
-import { processBatch, processStream, simulatedStream } from '../src/stream';
+import { loadBundle, saveBundle } from '../src/persist/bundle';
+import { toRows } from '../src/core/matrix';
+import { DEFAULT_PARAMS } from '../src/core/params';
+import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
+import { simulateBatch } from '../src/data/simulate';
+import { processBatch, processStream, simulatedStream } from '../src/stream/batch';
 
 const params = { ...DEFAULT_PARAMS, nNormal: 4000, nAnomalous: 200, nEstimators: 50, streamBatches: 4, streamBatchSize: 300 };
 const result = runPipeline(params);

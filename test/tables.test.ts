@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { fromRows } from '../src/matrix';
-import { confusionRows, dataFrameRows, describeColumns, escapeHtml, htmlTable, matrixRows, paramsTable, reportRows, textTable } from '../src/tables';
-import { classificationReportData } from '../src/metrics';
-import { DEFAULT_PARAMS, loadParams } from '../src/params';
+import { fromRows } from '../src/core/matrix';
+import { confusionRows, dataFrameRows, describeColumns, escapeHtml, htmlTable, matrixRows, paramsTable, reportRows, textTable } from '../src/notebook/tables';
+import { classificationReportData } from '../src/eval/metrics';
+import { DEFAULT_PARAMS, loadParams } from '../src/core/params';
 
 describe('HTML tables', () => {
   it('escape cell text and caption', () => {

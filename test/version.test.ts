@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as lib from '../src';
-import { LIBRARY_NAME, LIBRARY_VERSION } from '../src/version';
+import { LIBRARY_NAME, LIBRARY_VERSION } from '../src/core/version';
 
 describe('package', () => {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));

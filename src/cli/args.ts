@@ -1,4 +1,4 @@
-import { loadParams, parseAssignments, ParamsError, PARAMS_ENV, PARAMS_FILE_ENV, type LoadedParams } from '../params';
+import { loadParams, parseAssignments, ParamsError, PARAMS_ENV, PARAMS_FILE_ENV, type LoadedParams } from '../core/params';
 
 export interface CommonArgs {
   /** `--set key=value` assignments, in order */

@@ -5,10 +5,10 @@
  *   node dist/cli/bench-run.js ours|ours-1thread|ml --x X.f64 --y y.i8 --cols 5
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { IsolationForest, type AnomalyDetector } from '../forest';
-import { createMatrix } from '../matrix';
-import { summarizeDetection } from '../metrics';
-import { MlIsolationForestAdapter } from '../ml-forest-adapter';
+import { IsolationForest, type AnomalyDetector } from '../model/forest';
+import { createMatrix } from '../core/matrix';
+import { summarizeDetection } from '../eval/metrics';
+import { MlIsolationForestAdapter } from '../model/ml-forest-adapter';
 
 export interface RunResult {
   fitSeconds: number;

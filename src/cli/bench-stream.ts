@@ -12,11 +12,11 @@ import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { saveBundle } from '../artifacts';
-import { DEFAULT_PARAMS } from '../params';
-import { bundleFromPipeline, runPipeline } from '../pipeline';
-import { simulateBatch } from '../simulate';
-import { textTable, type TableRow } from '../tables';
+import { saveBundle } from '../persist/bundle';
+import { DEFAULT_PARAMS } from '../core/params';
+import { bundleFromPipeline, runPipeline } from '../workflow/pipeline';
+import { simulateBatch } from '../data/simulate';
+import { textTable, type TableRow } from '../notebook/tables';
 import type { StreamSummary } from './stream';
 
 async function writeCsv(path: string, rows: number): Promise<void> {

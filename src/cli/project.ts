@@ -1,8 +1,9 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../core/paths';
 
 /** Paths of the project that the command-line tools share. */
-export const ROOT = resolve(__dirname, '..', '..');
+export const ROOT = PROJECT_ROOT;
 export const VENV = join(ROOT, '.venv');
 export const VENV_BIN = join(VENV, process.platform === 'win32' ? 'Scripts' : 'bin');
 export const VENV_PYTHON = join(VENV_BIN, process.platform === 'win32' ? 'python.exe' : 'python');

@@ -7,8 +7,8 @@
  */
 import { copyFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { ParamsError, type Params } from '../params';
-import { ARTIFACTS_ENV, artifactsDir, PRODUCERS } from '../workspace';
+import { ParamsError, type Params } from '../core/params';
+import { ARTIFACTS_ENV, artifactsDir, PRODUCERS } from '../persist/workspace';
 import { describeOverrides, paramsEnv, paramsFromArgs, parseCommonArgs } from './args';
 import { describeFailure, executeNotebooks, notebookPaths } from './notebooks';
 import { NOTEBOOKS, ROOT } from './project';

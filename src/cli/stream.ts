@@ -7,10 +7,10 @@
  */
 import { createWriteStream, existsSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { ArtifactError, loadBundle, type LoadedModel } from '../artifacts';
-import { InputError, LineSplitter, RecordParser, type InputFormat } from '../records';
-import { createBatchScorer, type ScoredBatch } from '../stream-scorer';
-import { DriftWindow, LatencyStats } from '../stream-stats';
+import { ArtifactError, loadBundle, type LoadedModel } from '../persist/bundle';
+import { InputError, LineSplitter, RecordParser, type InputFormat } from '../data/records';
+import { createBatchScorer, type ScoredBatch } from '../stream/scorer';
+import { DriftWindow, LatencyStats } from '../stream/stats';
 
 export const EXIT = {
   ok: 0,

@@ -7,12 +7,12 @@
  * Writes artifacts/sweep.json, sweep.csv, sweep.vl.json, sweep.svg and sweep.html.
  */
 import { relative } from 'node:path';
-import { htmlTable, textTable, type TableRow } from '../tables';
-import { applyOverrides, parseAssignments, ParamsError, type Params } from '../params';
-import { runPipeline } from '../pipeline';
-import { renderSvg, sweepSpec, type SweepRow } from '../plots';
-import { simulateTraffic, type Dataset } from '../simulate';
-import { STAGE_KEYS, Workspace } from '../workspace';
+import { htmlTable, textTable, type TableRow } from '../notebook/tables';
+import { applyOverrides, parseAssignments, ParamsError, type Params } from '../core/params';
+import { runPipeline } from '../workflow/pipeline';
+import { renderSvg, sweepSpec, type SweepRow } from '../notebook/plots';
+import { simulateTraffic, type Dataset } from '../data/simulate';
+import { STAGE_KEYS, Workspace } from '../persist/workspace';
 import { describeOverrides, paramsFromArgs, parseCommonArgs } from './args';
 
 const USAGE = 'usage: npm run sweep -- key=v1,v2,... [--set key=value]... [--params FILE]\n  e.g. npm run sweep -- contamination=0.01,0.02,0.05,0.1';

@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { datasetToCsv, parseDatasetCsv } from './csv';
-import { IsolationForest, type IsolationForestJSON } from './forest';
-import type { DetectionSummary } from './metrics';
-import { validateParams, type ParamKey, type Params } from './params';
-import { PCAModel, StandardScaler, type PCAJSON, type StandardScalerJSON } from './preprocess';
-import type { Dataset } from './simulate';
+import { PROJECT_ROOT } from '../core/paths';
+import { datasetToCsv, parseDatasetCsv } from '../data/csv';
+import { IsolationForest, type IsolationForestJSON } from '../model/forest';
+import type { DetectionSummary } from '../eval/metrics';
+import { validateParams, type ParamKey, type Params } from '../core/params';
+import { PCAModel, StandardScaler, type PCAJSON, type StandardScalerJSON } from '../model/preprocess';
+import type { Dataset } from '../data/simulate';
 
 /**
  * The artifacts folder that links the notebooks: each notebook reads what the
@@ -18,7 +19,7 @@ export const ARTIFACTS_ENV = 'ANOMALY_ARTIFACTS_DIR';
 
 /** `<project>/artifacts`, wherever the kernel's working directory is. */
 export function defaultArtifactsDir(): string {
-  return resolve(__dirname, '..', 'artifacts');
+  return resolve(PROJECT_ROOT, 'artifacts');
 }
 
 export function artifactsDir(): string {

@@ -1,8 +1,8 @@
 import { displayBundle, htmlBundle, type LiveDisplay } from './display';
-import { percentile } from './forest';
-import type { Matrix } from './matrix';
-import type { ConfusionMatrix, ReportData } from './metrics';
-import type { LoadedParams } from './params';
+import { percentile } from '../model/forest';
+import type { Matrix } from '../core/matrix';
+import type { ConfusionMatrix, ReportData } from '../eval/metrics';
+import type { LoadedParams } from '../core/params';
 
 /**
  * Small HTML tables for notebook output. JupyterLab styles plain <table>

@@ -1,4 +1,4 @@
-import { formatFixed, pyFloatRepr, pyStr } from './pyformat';
+import { formatFixed, pyFloatRepr, pyStr } from '../core/pyformat';
 
 /**
  * Classification and ranking metrics with scikit-learn's definitions

@@ -1,7 +1,7 @@
 import { inKernel } from './display';
-import { DEFAULT_PARAMS, loadParams, type LoadedParams, type LoadParamsOptions, type Params } from './params';
+import { DEFAULT_PARAMS, loadParams, type LoadedParams, type LoadParamsOptions, type Params } from '../core/params';
 import { paramsTable, showTable, textTable } from './tables';
-import { Workspace } from './workspace';
+import { Workspace } from '../persist/workspace';
 
 export interface NotebookContext {
   loaded: LoadedParams;

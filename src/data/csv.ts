@@ -1,4 +1,4 @@
-import { createMatrix, type Matrix } from './matrix';
+import { createMatrix, type Matrix } from '../core/matrix';
 import type { Dataset } from './simulate';
 
 /**

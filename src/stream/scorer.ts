@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { LoadedModel } from './artifacts';
-import { createMatrix } from './matrix';
-import { processBatch } from './stream';
+import { distFile } from '../core/paths';
+import type { LoadedModel } from '../persist/bundle';
+import { createMatrix } from '../core/matrix';
+import { processBatch } from './batch';
 
 /**
  * Scores the micro-batches of a long stream in order, either on the calling
@@ -71,7 +71,7 @@ interface WorkerRequest {
 type WorkerReply = ({ ok: true } & Pick<ScoredBatch, 'id' | 'scores' | 'decision' | 'anomalies' | 'latencyMs' | 'values'>) | { ok: false; id: number; error: string };
 
 /** compiled worker entry (tests run src/, so point at dist/) */
-const WORKER_FILE = resolve(__dirname, '..', 'dist', 'stream-scorer-worker.js');
+const WORKER_FILE = distFile('stream/scorer-worker.js');
 
 /**
  * Scores on one worker thread that loads the same bundle (and checks it has the

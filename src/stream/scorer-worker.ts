@@ -4,8 +4,8 @@
  * moves the batch's memory back with the result.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadBundle } from './artifacts';
-import { scoreRequest } from './stream-scorer';
+import { loadBundle } from '../persist/bundle';
+import { scoreRequest } from './scorer';
 
 if (parentPort) {
   const port = parentPort;

@@ -1,6 +1,6 @@
-import { createMatrix, selectRows, type Matrix } from './matrix';
-import type { Params } from './params';
-import { createRng, sampleWithoutReplacement, type Rng } from './rng';
+import { createMatrix, selectRows, type Matrix } from '../core/matrix';
+import type { Params } from '../core/params';
+import { createRng, sampleWithoutReplacement, type Rng } from '../core/rng';
 
 /** Label of a normal row, as in the reference script. */
 export const NORMAL = 1;

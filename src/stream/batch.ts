@@ -1,8 +1,8 @@
-import type { LoadedModel } from './artifacts';
-import { decisionFromScores, predictFromDecision } from './forest';
-import { asMatrix, createMatrix, getRow, type Matrix } from './matrix';
-import type { Params } from './params';
-import { simulateBatch, type Dataset } from './simulate';
+import type { LoadedModel } from '../persist/bundle';
+import { decisionFromScores, predictFromDecision } from '../model/forest';
+import { asMatrix, createMatrix, getRow, type Matrix } from '../core/matrix';
+import type { Params } from '../core/params';
+import { simulateBatch, type Dataset } from '../data/simulate';
 
 /** A batch of rows: a Matrix, nested arrays, or a simulated Dataset (its X is scored). */
 export type BatchInput = Matrix | ArrayLike<ArrayLike<number>> | Pick<Dataset, 'X'>;

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ForestKernel, type FlatForest } from './forest-kernel';
+import { distFile } from '../core/paths';
+import { ForestKernel, type FlatForest } from './kernel/forest-kernel';
 import type { ScoreJob } from './forest-worker';
 
 /**
@@ -16,7 +16,7 @@ import type { ScoreJob } from './forest-worker';
 export const MIN_ROWS_PER_THREAD = 50_000;
 
 /** compiled worker entry (the tests run src/, so always point at dist/) */
-const WORKER_FILE = resolve(__dirname, '..', 'dist', 'forest-worker.js');
+const WORKER_FILE = distFile('model/forest-worker.js');
 
 interface PoolWorker {
   worker: Worker;

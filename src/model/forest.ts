@@ -1,9 +1,9 @@
 import { endianness } from 'node:os';
-import { ForestKernel, kernelSupported, type FlatForest } from './forest-kernel';
+import { ForestKernel, kernelSupported, type FlatForest } from './kernel/forest-kernel';
 import { defaultThreads, parallelScores } from './forest-parallel';
-import { type Matrix } from './matrix';
-import { resolveMaxSamples, type Params } from './params';
-import { createRng, sampleWithoutReplacement, type Rng } from './rng';
+import { type Matrix } from '../core/matrix';
+import { resolveMaxSamples, type Params } from '../core/params';
+import { createRng, sampleWithoutReplacement, type Rng } from '../core/rng';
 
 /** np.euler_gamma, the constant scikit-learn uses in c(n). */
 export const EULER_GAMMA = 0.5772156649015329;

@@ -7,7 +7,7 @@ import {
   type AnomalyDetector,
   type IsolationForestOptions,
 } from './forest';
-import { toRows, type Matrix } from './matrix';
+import { toRows, type Matrix } from '../core/matrix';
 
 /**
  * The card's ml-isolation-forest package behind our AnomalyDetector surface, so

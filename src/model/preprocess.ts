@@ -1,5 +1,5 @@
 import { PCA as MlPCA } from 'ml-pca';
-import { createMatrix, toRows, type Matrix } from './matrix';
+import { createMatrix, toRows, type Matrix } from '../core/matrix';
 
 const EPS = 2.220446049250313e-16; // float64 machine epsilon (np.finfo(np.float64).eps)
 

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, sep } from 'node:path';
-import { IsolationForest, type IsolationForestJSON } from './forest';
-import type { DetectionSummary } from './metrics';
-import { validateParams, type Params } from './params';
-import { PCAModel, StandardScaler, type PCAJSON, type StandardScalerJSON } from './preprocess';
-import { LIBRARY_NAME, LIBRARY_VERSION } from './version';
+import { IsolationForest, type IsolationForestJSON } from '../model/forest';
+import type { DetectionSummary } from '../eval/metrics';
+import { validateParams, type Params } from '../core/params';
+import { PCAModel, StandardScaler, type PCAJSON, type StandardScalerJSON } from '../model/preprocess';
+import { LIBRARY_NAME, LIBRARY_VERSION } from '../core/version';
 
 /** Marks a file as one of our model bundles. */
 export const BUNDLE_FORMAT = 'netflow-anomaly-model';

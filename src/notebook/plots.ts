@@ -3,10 +3,10 @@ import { dirname } from 'node:path';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { displayBundle, type LiveDisplay, type MimeBundle } from './display';
-import type { Matrix } from './matrix';
-import { averagePrecision, precisionRecallCurve, rocAuc, rocCurve, type ConfusionMatrix, type PrCurve, type RocCurve } from './metrics';
-import type { Dataset } from './simulate';
-import type { TimelinePoint } from './stream';
+import type { Matrix } from '../core/matrix';
+import { averagePrecision, precisionRecallCurve, rocAuc, rocCurve, type ConfusionMatrix, type PrCurve, type RocCurve } from '../eval/metrics';
+import type { Dataset } from '../data/simulate';
+import type { TimelinePoint } from '../stream/batch';
 
 /**
  * Vega-Lite charts for each step, built from typed arrays. Data are pre-binned

@@ -1,10 +1,10 @@
-import { createBundle, type ModelBundle } from './artifacts';
-import { decisionFromScores, IsolationForest, predictFromDecision } from './forest';
-import { type Matrix } from './matrix';
-import { summarizeDetection, type DetectionSummary } from './metrics';
-import type { Params } from './params';
-import { PCAModel, StandardScaler } from './preprocess';
-import { simulateTraffic, type Dataset } from './simulate';
+import { createBundle, type ModelBundle } from '../persist/bundle';
+import { decisionFromScores, IsolationForest, predictFromDecision } from '../model/forest';
+import { type Matrix } from '../core/matrix';
+import { summarizeDetection, type DetectionSummary } from '../eval/metrics';
+import type { Params } from '../core/params';
+import { PCAModel, StandardScaler } from '../model/preprocess';
+import { simulateTraffic, type Dataset } from '../data/simulate';
 
 export interface PipelineResult {
   params: Params;

@@ -1,7 +1,7 @@
-import type { LoadedModel } from './artifacts';
+import type { LoadedModel } from '../persist/bundle';
 import { newLiveDisplay } from './display';
 import { batchTimelineSpec, showPlot } from './plots';
-import { anomalyRecords, timelinePoint, type StreamTotals, type StreamUpdate } from './stream';
+import { anomalyRecords, timelinePoint, type StreamTotals, type StreamUpdate } from '../stream/batch';
 import { showTable, type TableRow } from './tables';
 
 /**

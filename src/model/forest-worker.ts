@@ -3,7 +3,7 @@
  * model and scores its share of the rows into the shared output array.
  */
 import { parentPort } from 'node:worker_threads';
-import { ForestKernel, type FlatForest } from './forest-kernel';
+import { ForestKernel, type FlatForest } from './kernel/forest-kernel';
 
 export interface ScoreJob {
   modelId: number;
