@@ -346,7 +346,8 @@ export class Workspace {
       if (m.nRows !== n) throw new Error(`metrics.nRows = ${m.nRows}, the parameters give ${n} rows`);
       for (const key of ['rocAuc', 'averagePrecision', 'precision', 'recall', 'f1', 'accuracy'] as const) {
         const v = m[key];
-        if (!(typeof v === 'number' && v >= 0 && v <= 1)) throw new Error(`metrics.${key} = ${JSON.stringify(v)} is not a number in [0, 1]`);
+        // rounding can put a share one ulp past 1 (average precision 1.0000000000000002, as in scikit-learn)
+        if (!(typeof v === 'number' && v >= 0 && v <= 1 + 1e-12)) throw new Error(`metrics.${key} = ${JSON.stringify(v)} is not a number in [0, 1]`);
       }
       const c = m.confusion;
       if (!c || !Array.isArray(c.labels) || !Array.isArray(c.matrix) || c.matrix.length !== c.labels.length) throw new Error('metrics.confusion is not a confusion matrix');
