@@ -43,6 +43,16 @@ function thrown(f: () => unknown): unknown {
   return undefined;
 }
 
+describe('the tables are frozen', () => {
+  it('no caller can loosen a rule for everyone at run time', () => {
+    const c = FOREST_PARAMETER_RULES.contamination.constraints[1] as { max: number };
+    expect(() => (c.max = 1)).toThrow(TypeError);
+    expect(() => (FOREST_PARAMETER_RULES.maxSamples.constraints as unknown[]).push({ kind: 'string' })).toThrow(TypeError);
+    expect(() => ((PARAM_RULES as Record<string, unknown>).seed = undefined)).toThrow(TypeError);
+    expect(checkRule(FOREST_PARAMETER_RULES.contamination, 0.9)).toBeDefined();
+  });
+});
+
 describe('constraint wording', () => {
   it('names bounds and open/closed ends', () => {
     expect(describeRule(FOREST_PARAMETER_RULES.maxSamples)).toBe('"auto", an integer from 2 to 10,000,000, or a number in (0, 1)');

@@ -48,6 +48,22 @@ export interface ParameterRule {
 /** A model's rule table: one rule per parameter name. */
 export type ParameterRules<K extends string = string> = Readonly<Record<K, ParameterRule>>;
 
+/**
+ * Freeze a rule table to the last constraint, so no caller can loosen a rule
+ * for everyone else at run time (the tables are shared module state).
+ */
+export function freezeRules<K extends string>(rules: Record<K, ParameterRule>): ParameterRules<K> {
+  for (const rule of Object.values(rules) as ParameterRule[]) {
+    for (const c of rule.constraints) {
+      if (c.kind === 'options') Object.freeze(c.values);
+      Object.freeze(c);
+    }
+    Object.freeze(rule.constraints);
+    Object.freeze(rule);
+  }
+  return Object.freeze(rules);
+}
+
 /** Integers from `min` to `max` (null: unbounded), bounds included unless `closed` says otherwise. */
 export function integerInterval(min: number | null, max: number | null, closed: Closed = 'both'): IntervalConstraint {
   return { kind: 'interval', type: 'integer', min, max, closed };

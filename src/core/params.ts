@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { checkRule, integerInterval, realInterval, showValue, type ParameterRules } from './constraints';
+import { checkRule, freezeRules, integerInterval, realInterval, showValue, type ParameterRules } from './constraints';
 import { FOREST_PARAMETER_RULES, MAX_TRAINING_ROWS } from '../model/forest-params';
 
 /** The experiment parameters. Defaults reproduce the reference scikit-learn script. */
@@ -95,7 +95,7 @@ const RULES: ParameterRules<ParamKey> = {
 };
 
 /** The rule table of the experiment parameters (the forest's entries are the model's own). */
-export const PARAM_RULES: ParameterRules<ParamKey> = Object.freeze(RULES);
+export const PARAM_RULES: ParameterRules<ParamKey> = freezeRules(RULES);
 
 export const PARAM_KEYS = Object.keys(DEFAULT_PARAMS) as ParamKey[];
 

@@ -9,6 +9,7 @@
  */
 import {
   checkRule,
+  freezeRules,
   integerInterval,
   NON_EMPTY_STRING,
   ParameterError,
@@ -16,6 +17,7 @@ import {
   showValue,
   stringOptions,
   validateParameters,
+  type ParameterRule,
   type ParameterRules,
 } from '../core/constraints';
 
@@ -36,7 +38,7 @@ export type ForestParameterKey = 'nEstimators' | 'maxSamples' | 'contamination' 
  * < 1, because 1 and 1.0 are the same JavaScript number (scikit-learn reads
  * the int 1 as one row per tree and the float 1.0 as every row).
  */
-export const FOREST_PARAMETER_RULES: ParameterRules<ForestParameterKey> = Object.freeze({
+export const FOREST_PARAMETER_RULES: ParameterRules<ForestParameterKey> = freezeRules({
   nEstimators: {
     description: 'trees in the Isolation Forest',
     constraints: [integerInterval(1, MAX_ESTIMATORS)],
@@ -59,10 +61,9 @@ export const FOREST_PARAMETER_RULES: ParameterRules<ForestParameterKey> = Object
  * The rule of the fitted row count per tree (scikit-learn's `max_samples_`),
  * which is what a saved forest stores as `maxSamples`: a whole count.
  */
-export const FITTED_MAX_SAMPLES_RULE = Object.freeze({
-  description: 'rows drawn per tree (psi), as fitted',
-  constraints: [integerInterval(MIN_ROWS_PER_TREE, MAX_TRAINING_ROWS)],
-});
+export const FITTED_MAX_SAMPLES_RULE: ParameterRule = freezeRules({
+  maxSamples: { description: 'rows drawn per tree (psi), as fitted', constraints: [integerInterval(MIN_ROWS_PER_TREE, MAX_TRAINING_ROWS)] },
+}).maxSamples;
 
 /**
  * Check fit options against FOREST_PARAMETER_RULES.
