@@ -75,7 +75,7 @@ describe('PCA matches scikit-learn (components and projections up to sign)', () 
     expect(back.transform(Z).data).toEqual(pca.transform(Z).data);
   });
   it('refuses nComponents beyond the feature count', () => {
-    expect(() => PCAModel.fit(Z, 7)).toThrow(/nComponents must be an integer from 1 to 6, got 7/);
+    expect(() => PCAModel.fit(Z, 7)).toThrow(/PCA.fit: nComponents = 7 is not allowed; must be at most the number of features, 6/);
   });
 });
 

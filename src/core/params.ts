@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { checkRule, freezeRules, integerInterval, realInterval, showValue, type ParameterRules } from './constraints';
+import { FOREST_PARAMETER_RULES, MAX_TRAINING_ROWS } from '../model/forest-params';
 
 /** The experiment parameters. Defaults reproduce the reference scikit-learn script. */
 export interface Params {
@@ -66,80 +68,40 @@ export class ParamsError extends Error {
   }
 }
 
-interface Rule {
-  description: string;
-  /** returns a reason when the value is not acceptable */
-  check(value: unknown): string | undefined;
-}
-
-const MAX_ROWS = 10_000_000;
-
-function integerIn(min: number, max: number): Rule['check'] {
-  return (v) =>
-    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
-      ? undefined
-      : `must be an integer from ${min} to ${max.toLocaleString('en-US')}`;
-}
-
-function finiteNumber(v: unknown): string | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? undefined : 'must be a finite number';
-}
-
-function positiveNumber(v: unknown): string | undefined {
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'must be a number > 0';
-}
-
-const RULES: Record<ParamKey, Rule> = {
-  seed: { description: 'seed of every random draw', check: integerIn(0, Number.MAX_SAFE_INTEGER) },
-  nNormal: { description: 'rows of normal traffic', check: integerIn(1, MAX_ROWS) },
-  nAnomalous: { description: 'rows of anomalous traffic', check: integerIn(1, MAX_ROWS) },
-  nFeatures: { description: 'features per row', check: integerIn(2, 100) },
-  normalMean: { description: 'mean of normal traffic', check: finiteNumber },
-  normalStd: { description: 'standard deviation of normal traffic', check: positiveNumber },
-  anomalyMean: { description: 'mean of anomalous traffic', check: finiteNumber },
-  anomalyStd: { description: 'standard deviation of anomalous traffic', check: positiveNumber },
-  nEstimators: { description: 'trees in the Isolation Forest', check: integerIn(1, 10_000) },
-  maxSamples: {
-    description: "rows per tree: 'auto' = min(256, n), a count >= 2, or a fraction in (0, 1)",
-    check: (v) => {
-      if (v === 'auto') return undefined;
-      if (typeof v === 'number' && Number.isFinite(v)) {
-        if (Number.isInteger(v) ? v >= 2 && v <= MAX_ROWS : v > 0 && v < 1) return undefined;
-      }
-      return `must be "auto", an integer row count from 2 to ${MAX_ROWS.toLocaleString('en-US')}, or a fraction in (0, 1)`;
-    },
-  },
-  contamination: {
-    description: "expected share of anomalies in (0, 0.5], or 'auto' (offset -0.5)",
-    check: (v) =>
-      v === 'auto' || (typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 0.5)
-        ? undefined
-        : 'must be a number in (0, 0.5] or "auto"',
-  },
-  pcaComponents: { description: 'PCA components kept (plots use 2)', check: integerIn(2, 100) },
-  streamBatchSize: { description: 'rows per streaming batch', check: integerIn(1, 1_000_000) },
-  streamBatches: { description: 'streaming batches to simulate', check: integerIn(1, 100_000) },
-  streamAnomalyShare: {
-    description: 'share of anomalies injected into streaming batches',
-    check: (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v < 1 ? undefined : 'must be a number in [0, 1)'),
-  },
+/**
+ * The rules of every experiment parameter. The forest's come from the model's
+ * own table (model/forest-params), so the parser, fit and fromJSON accept
+ * exactly the same values; the others describe the simulated data and stream.
+ */
+const RULES: ParameterRules<ParamKey> = {
+  seed: { description: 'seed of every random draw', constraints: [integerInterval(0, Number.MAX_SAFE_INTEGER)] },
+  nNormal: { description: 'rows of normal traffic', constraints: [integerInterval(1, MAX_TRAINING_ROWS)] },
+  nAnomalous: { description: 'rows of anomalous traffic', constraints: [integerInterval(1, MAX_TRAINING_ROWS)] },
+  nFeatures: { description: 'features per row', constraints: [integerInterval(2, 100)] },
+  normalMean: { description: 'mean of normal traffic', constraints: [realInterval(null, null, 'neither')] },
+  normalStd: { description: 'standard deviation of normal traffic', constraints: [realInterval(0, null, 'neither')] },
+  anomalyMean: { description: 'mean of anomalous traffic', constraints: [realInterval(null, null, 'neither')] },
+  anomalyStd: { description: 'standard deviation of anomalous traffic', constraints: [realInterval(0, null, 'neither')] },
+  nEstimators: FOREST_PARAMETER_RULES.nEstimators,
+  maxSamples: FOREST_PARAMETER_RULES.maxSamples,
+  contamination: FOREST_PARAMETER_RULES.contamination,
+  // Narrower than PCA_PARAMETER_RULES.nComponents (>= 1, at most the features):
+  // the plots draw the first two components. test/params.test.ts checks that
+  // every value allowed here is allowed by PCA's own rule.
+  pcaComponents: { description: 'PCA components kept (plots use 2; at most nFeatures)', constraints: [integerInterval(2, 100)] },
+  streamBatchSize: { description: 'rows per streaming batch', constraints: [integerInterval(1, 1_000_000)] },
+  streamBatches: { description: 'streaming batches to simulate', constraints: [integerInterval(1, 100_000)] },
+  streamAnomalyShare: { description: 'share of anomalies injected into streaming batches', constraints: [realInterval(0, 1, 'left')] },
 };
+
+/** The rule table of the experiment parameters (the forest's entries are the model's own). */
+export const PARAM_RULES: ParameterRules<ParamKey> = freezeRules(RULES);
 
 export const PARAM_KEYS = Object.keys(DEFAULT_PARAMS) as ParamKey[];
 
 /** One-line description of every parameter, in declaration order (for tables and --help). */
 export function describeParams(): { key: ParamKey; default: Params[ParamKey]; description: string }[] {
   return PARAM_KEYS.map((key) => ({ key, default: DEFAULT_PARAMS[key], description: RULES[key].description }));
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === undefined) return 'undefined';
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
 }
 
 /**
@@ -149,21 +111,21 @@ function show(value: unknown): string {
  */
 export function applyOverrides(base: Readonly<Params>, overrides: unknown, source: string): Params {
   if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
-    throw new ParamsError(`Parameters from ${source} must be a JSON object, got ${show(overrides)}`, undefined, overrides, source);
+    throw new ParamsError(`Parameters from ${source} must be a JSON object, got ${showValue(overrides)}`, undefined, overrides, source);
   }
   const merged: Params = { ...base };
   for (const [key, value] of Object.entries(overrides)) {
     if (!(key in RULES)) {
       throw new ParamsError(
-        `Unknown parameter "${key}" (value ${show(value)}) from ${source}; known parameters: ${PARAM_KEYS.join(', ')}`,
+        `Unknown parameter "${key}" (value ${showValue(value)}) from ${source}; known parameters: ${PARAM_KEYS.join(', ')}`,
         key,
         value,
         source,
       );
     }
-    const reason = RULES[key as ParamKey].check(value);
+    const reason = checkRule(RULES[key as ParamKey], value);
     if (reason) {
-      throw new ParamsError(`Invalid parameter ${key} = ${show(value)} from ${source}: ${reason}`, key, value, source);
+      throw new ParamsError(`Invalid parameter ${key} = ${showValue(value)} from ${source}: ${reason}`, key, value, source);
     }
     (merged as unknown as Record<string, unknown>)[key] = value;
   }
@@ -198,7 +160,7 @@ export function parseAssignments(assignments: readonly string[]): Record<string,
   const out: Record<string, unknown> = {};
   for (const a of assignments) {
     const eq = a.indexOf('=');
-    if (eq <= 0) throw new ParamsError(`Expected key=value, got ${show(a)}`, undefined, a, '--set');
+    if (eq <= 0) throw new ParamsError(`Expected key=value, got ${showValue(a)}`, undefined, a, '--set');
     const key = a.slice(0, eq).trim();
     const raw = a.slice(eq + 1).trim();
     let value: unknown = raw;
@@ -272,9 +234,8 @@ export function loadParams(options: LoadParamsOptions = {}): LoadedParams {
   return { params, origin };
 }
 
-/** Resolve maxSamples to a row count for a training set of n rows (scikit-learn's rules). */
-export function resolveMaxSamples(maxSamples: Params['maxSamples'], n: number): number {
-  if (maxSamples === 'auto') return Math.min(256, n);
-  if (Number.isInteger(maxSamples)) return Math.min(maxSamples, n);
-  return Math.max(1, Math.floor(maxSamples * n));
-}
+// The forest's and PCA's rule tables and the checking helpers, for users of the
+// library (model/forest-params and core/constraints are not re-exported by index.ts).
+export { resolveMaxSamples, FOREST_PARAMETER_RULES, validateForestOptions } from '../model/forest-params';
+export { PCA_PARAMETER_RULES } from '../model/preprocess-params';
+export { checkRule, describeRule, ParameterError, type ParameterRule, type ParameterRules } from './constraints';

@@ -2,7 +2,8 @@ import { endianness } from 'node:os';
 import { ForestKernel, kernelSupported, type FlatForest } from './kernel/forest-kernel';
 import { defaultThreads, parallelScores } from './forest-parallel';
 import { type Matrix } from '../core/matrix';
-import { resolveMaxSamples, type Params } from '../core/params';
+import { type Params } from '../core/params';
+import { checkRowsPerTree, savedForestProblem, validateForestOptions } from './forest-params';
 import { createRng, sampleWithoutReplacement, type Rng } from '../core/rng';
 
 /** np.euler_gamma, the constant scikit-learn uses in c(n). */
@@ -316,6 +317,7 @@ export class IsolationForest implements AnomalyDetector {
   }
 
   private static grow(X: Matrix, options: IsolationForestOptions): IsolationForest {
+    validateForestOptions(options); // the rules fromJSON applies too: whatever fits can be loaded back
     const { rows: n, cols: d, data } = X;
     if (n < 2) throw new RangeError(`IsolationForest.fit: needs at least 2 rows, got ${n}`);
     if (d > 32767) throw new RangeError(`IsolationForest.fit: at most 32767 features, got ${d}`);
@@ -325,8 +327,7 @@ export class IsolationForest implements AnomalyDetector {
       }
     }
     const { nEstimators, contamination, seed } = options;
-    if (!Number.isInteger(nEstimators) || nEstimators < 1) throw new RangeError(`nEstimators must be a positive integer, got ${nEstimators}`);
-    const psi = resolveMaxSamples(options.maxSamples, n);
+    const psi = checkRowsPerTree(options.maxSamples, n);
     const maxDepth = heightLimit(psi);
     const trees: TreeBuilder[] = [];
     const scratch = {};
@@ -494,15 +495,15 @@ export class IsolationForest implements AnomalyDetector {
       if (!Number.isInteger(v) || (v as number) < 1) fail(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
       return v as number;
     };
+    const problem = savedForestProblem(json); // the rules fit applies
+    if (problem) fail(problem);
     const d = posInt(json.nFeatures, 'nFeatures');
-    const nTrees = posInt(json.nEstimators, 'nEstimators');
-    const psi = posInt(json.maxSamples, 'maxSamples');
+    if (d > 32767) fail(`nFeatures = ${d} is not allowed; at most 32767 features (fit's limit)`);
+    const nTrees = json.nEstimators;
+    const psi = json.maxSamples;
     const maxDepth = posInt(json.maxDepth, 'maxDepth');
     if (maxDepth !== heightLimit(psi)) fail(`maxDepth ${maxDepth} does not match maxSamples ${psi}`);
     if (typeof json.offset !== 'number' || !Number.isFinite(json.offset)) fail(`offset must be a finite number, got ${json.offset}`);
-    const c = json.contamination;
-    if (!(c === 'auto' || (typeof c === 'number' && c > 0 && c <= 0.5))) fail(`contamination must be in (0, 0.5] or "auto", got ${JSON.stringify(c)}`);
-    if (!(typeof json.seed === 'number' || typeof json.seed === 'string')) fail('seed must be a number or string');
     if (!Array.isArray(json.nodeCounts) || json.nodeCounts.length !== nTrees) fail(`nodeCounts must list ${nTrees} trees`);
     const treeStart = new Int32Array(nTrees + 1);
     json.nodeCounts.forEach((count, t) => {

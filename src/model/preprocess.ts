@@ -1,5 +1,7 @@
 import { PCA as MlPCA } from 'ml-pca';
 import { createMatrix, toRows, type Matrix } from '../core/matrix';
+import { checkRule, ParameterError, validateParameters } from '../core/constraints';
+import { PCA_PARAMETER_RULES } from './preprocess-params';
 
 const EPS = 2.220446049250313e-16; // float64 machine epsilon (np.finfo(np.float64).eps)
 
@@ -154,8 +156,9 @@ export class PCAModel {
 
   static fit(X: Matrix, nComponents: number): PCAModel {
     if (X.rows < 2) throw new RangeError(`PCA.fit: needs at least 2 rows, got ${X.rows}`);
-    if (!Number.isInteger(nComponents) || nComponents < 1 || nComponents > X.cols) {
-      throw new RangeError(`PCA.fit: nComponents must be an integer from 1 to ${X.cols}, got ${nComponents}`);
+    validateParameters(PCA_PARAMETER_RULES, { nComponents }, 'PCA.fit');
+    if (nComponents > X.cols) {
+      throw new ParameterError(`PCA.fit: nComponents = ${nComponents} is not allowed; must be at most the number of features, ${X.cols}`, 'nComponents', nComponents, `an integer from 1 to ${X.cols}`);
     }
     checkFinite(X, 'PCA.fit');
     const pca = new MlPCA(toRows(X), { center: true, scale: false, method: 'SVD' });
@@ -222,6 +225,8 @@ export class PCAModel {
     const d = json.mean.length;
     if (!Array.isArray(json.components) || json.components.length < 1) throw new TypeError('PCA.components must be a non-empty list');
     const k = json.components.length;
+    const reason = checkRule(PCA_PARAMETER_RULES.nComponents, k) ?? (k > d ? `must be at most the number of features, ${d}` : undefined);
+    if (reason) throw new TypeError(`PCA: ${k} components stored; nComponents ${reason}`);
     json.components.forEach((row, c) => {
       if (!finite(row) || row.length !== d) throw new TypeError(`PCA.components[${c}] must be ${d} finite numbers`);
     });

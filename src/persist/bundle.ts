@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, relative, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, relative, sep } from 'node:path';
+import { writeFileAtomic } from './atomic-write';
+import { hmacSignature, isWellFormedSignature, signatureMatches, type ModelKey } from './signing';
 import { IsolationForest, type IsolationForestJSON } from '../model/forest';
 import type { DetectionSummary } from '../eval/metrics';
 import { validateParams, type Params } from '../core/params';
@@ -29,8 +31,10 @@ export interface ModelBundle {
   /** decision threshold on scoreSamples (the forest's offset) */
   threshold: number;
   trainingMetrics: TrainingMetrics;
-  /** "sha256:<hex>" of the canonical JSON of every other field but createdAt */
+  /** "sha256:<hex>" of the canonical JSON of every other field but createdAt (and signature) */
   checksum: string;
+  /** optional "hmac-sha256:<hex>" of the same canonical JSON under a secret key (see persist/signing) */
+  signature?: string;
 }
 
 /** A bundle read back and turned into working objects. */
@@ -45,7 +49,8 @@ export interface LoadedModel {
   checksum: string;
 }
 
-export type ArtifactErrorCode = 'MISSING' | 'CORRUPT' | 'FORMAT' | 'VERSION' | 'CHECKSUM' | 'SHAPE';
+/** SIGNATURE: a key was given and the bundle is unsigned or signed with another key (or its signature is malformed). */
+export type ArtifactErrorCode = 'MISSING' | 'CORRUPT' | 'FORMAT' | 'VERSION' | 'CHECKSUM' | 'SHAPE' | 'SIGNATURE';
 
 export class ArtifactError extends Error {
   constructor(
@@ -78,9 +83,19 @@ export function canonicalJson(value: unknown): string {
   throw new TypeError(`canonicalJson: cannot encode a ${typeof value}`);
 }
 
+/** The canonical JSON that the checksum and the signature cover: every field but checksum, signature and createdAt. */
+export function bundleContent(bundle: Omit<ModelBundle, 'checksum'> | ModelBundle): string {
+  const { checksum: _c, createdAt: _t, signature: _s, ...content } = bundle as ModelBundle;
+  return canonicalJson(content);
+}
+
 export function bundleChecksum(bundle: Omit<ModelBundle, 'checksum'> | ModelBundle): string {
-  const { checksum: _c, createdAt: _t, ...content } = bundle as ModelBundle;
-  return `sha256:${createHash('sha256').update(canonicalJson(content)).digest('hex')}`;
+  return `sha256:${createHash('sha256').update(bundleContent(bundle)).digest('hex')}`;
+}
+
+/** The bundle with `signature` set: HMAC-SHA256 under `key` of what the checksum covers. */
+export function signBundle(bundle: ModelBundle, key: ModelKey): ModelBundle {
+  return { ...bundle, signature: hmacSignature(bundleContent(bundle), key) };
 }
 
 export interface BundleParts {
@@ -121,16 +136,38 @@ export interface SavedBundle {
   path: string;
   bytes: number;
   checksum: string;
+  /** set when the bundle was signed */
+  signature?: string;
 }
 
-/** Write atomically (temp file + rename) so a crash never leaves half a bundle. */
-export function saveBundle(path: string, bundle: ModelBundle): SavedBundle {
-  const text = serializeBundle(bundle);
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-  return { path, bytes: Buffer.byteLength(text), checksum: bundle.checksum };
+/** Options of saveBundle / loadBundle / parseBundle. */
+export interface BundleKeyOptions {
+  /**
+   * Secret key (readModelKey reads one from a file or ANOMALY_MODEL_KEY).
+   * saveBundle signs with it; loadBundle then refuses a bundle that is unsigned
+   * or signed with another key. Without a key nothing is signed and a signed
+   * bundle still loads (its checksum is still checked).
+   */
+  key?: ModelKey;
+}
+
+/** Write atomically (temp file + rename) so a crash never leaves half a bundle; sign it when given a key. */
+export function saveBundle(path: string, bundle: ModelBundle, options: BundleKeyOptions = {}): SavedBundle {
+  const written = options.key === undefined ? bundle : signBundle(bundle, options.key);
+  const bytes = writeFileAtomic(path, serializeBundle(written));
+  return { path, bytes, checksum: written.checksum, ...(written.signature && { signature: written.signature }) };
+}
+
+function checkSignature(b: ModelBundle, source: string, key: ModelKey | undefined): void {
+  const refuse = (msg: string): never => {
+    throw new ArtifactError('SIGNATURE', source, msg);
+  };
+  if (b.signature !== undefined && !isWellFormedSignature(b.signature)) refuse(`malformed signature ${JSON.stringify(b.signature)} (expected "hmac-sha256:" and 64 hex digits)`);
+  if (key === undefined) return;
+  if (b.signature === undefined) refuse('bundle is unsigned but a signing key was given; re-save it with the key (saveBundle(path, bundle, { key }))');
+  if (!signatureMatches(bundleContent(b), b.signature!, key)) {
+    refuse('signature does not match the given key: the bundle was signed with another key, or changed and re-checksummed by someone without the key');
+  }
 }
 
 function validateShapes(b: ModelBundle, source: string): void {
@@ -161,7 +198,7 @@ function validateShapes(b: ModelBundle, source: string): void {
  * shapes and every model's own fields. Any failure is an ArtifactError whose
  * message says what is wrong; nothing half-checked is returned.
  */
-export function parseBundle(text: string, source = 'model bundle'): LoadedModel {
+export function parseBundle(text: string, source = 'model bundle', options: BundleKeyOptions = {}): LoadedModel {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -190,6 +227,7 @@ export function parseBundle(text: string, source = 'model bundle'): LoadedModel 
   if (actual !== b.checksum) {
     throw new ArtifactError('CHECKSUM', source, `checksum mismatch: the file says ${b.checksum} but its content hashes to ${actual}; it was modified after it was written`);
   }
+  checkSignature(b, source, options.key);
   try {
     const params = validateParams(b.params, `${source} params`);
     validateShapes(b, source);
@@ -210,7 +248,8 @@ function shownPath(path: string): string {
   return rel === '' || rel.startsWith(`..${sep}..`) ? path : rel;
 }
 
-export function loadBundle(path: string): LoadedModel {
+/** Read, check (and with `options.key`, verify the signature of) a bundle file; errors name the path. */
+export function loadBundle(path: string, options: BundleKeyOptions = {}): LoadedModel {
   const shown = shownPath(path);
   let text: string;
   try {
@@ -219,5 +258,8 @@ export function loadBundle(path: string): LoadedModel {
     const err = e as NodeJS.ErrnoException;
     throw new ArtifactError('MISSING', shown, err.code === 'ENOENT' ? 'no such file: run notebook 07 (save the model) first' : err.message);
   }
-  return parseBundle(text, shown);
+  return parseBundle(text, shown, options);
 }
+
+// The key helpers, for users of the library (index.ts re-exports this module, not persist/signing).
+export { MODEL_KEY_ENV, ModelKeyError, readModelKey, type ModelKey, type ReadModelKeyOptions } from './signing';

@@ -1,0 +1,124 @@
+/**
+ * The Isolation Forest's parameter rules: one table that `IsolationForest.fit`,
+ * `IsolationForest.fromJSON` (and so every bundle and workspace file) and the
+ * experiment parameter parser (`core/params`) all check against, so a model that
+ * fits can always be saved and loaded back, and a value refused on load is
+ * refused by fit first. Mirrors scikit-learn's
+ * `IsolationForest._parameter_constraints` where JavaScript allows (see README,
+ * "Differences from scikit-learn").
+ */
+import {
+  checkRule,
+  freezeRules,
+  integerInterval,
+  NON_EMPTY_STRING,
+  ParameterError,
+  realInterval,
+  showValue,
+  stringOptions,
+  validateParameters,
+  type ParameterRule,
+  type ParameterRules,
+} from '../core/constraints';
+
+/** The largest training set the parameters describe (rows); also caps an integer maxSamples. */
+export const MAX_TRAINING_ROWS = 10_000_000;
+/** More trees than this adds nothing measurable and only costs memory. */
+export const MAX_ESTIMATORS = 10_000;
+/** A tree needs two rows to split: psi = 1 would also make c(psi) = 0 and every score 0/0. */
+export const MIN_ROWS_PER_TREE = 2;
+
+/** The options of IsolationForest.fit (the same names as in IsolationForestOptions). */
+export type ForestParameterKey = 'nEstimators' | 'maxSamples' | 'contamination' | 'seed';
+
+/**
+ * The rule table. scikit-learn: n_estimators int >= 1; max_samples "auto", int
+ * >= 1 or float in (0, 1]; contamination "auto" or float in (0, 0.5];
+ * random_state int in [0, 2^32 - 1]. Here a count must be >= 2 and a fraction
+ * < 1, because 1 and 1.0 are the same JavaScript number (scikit-learn reads
+ * the int 1 as one row per tree and the float 1.0 as every row).
+ */
+export const FOREST_PARAMETER_RULES: ParameterRules<ForestParameterKey> = freezeRules({
+  nEstimators: {
+    description: 'trees in the Isolation Forest',
+    constraints: [integerInterval(1, MAX_ESTIMATORS)],
+  },
+  maxSamples: {
+    description: "rows drawn per tree: 'auto' = min(256, n), a row count (capped at n), or a fraction of n",
+    constraints: [stringOptions('auto'), integerInterval(MIN_ROWS_PER_TREE, MAX_TRAINING_ROWS), realInterval(0, 1, 'neither')],
+  },
+  contamination: {
+    description: "expected share of anomalies, sets the decision threshold; 'auto' = offset -0.5",
+    constraints: [stringOptions('auto'), realInterval(0, 0.5, 'right')],
+  },
+  seed: {
+    description: 'seed of the trees\' random draws',
+    constraints: [integerInterval(0, Number.MAX_SAFE_INTEGER), NON_EMPTY_STRING],
+  },
+});
+
+/**
+ * The rule of the fitted row count per tree (scikit-learn's `max_samples_`),
+ * which is what a saved forest stores as `maxSamples`: a whole count.
+ */
+export const FITTED_MAX_SAMPLES_RULE: ParameterRule = freezeRules({
+  maxSamples: { description: 'rows drawn per tree (psi), as fitted', constraints: [integerInterval(MIN_ROWS_PER_TREE, MAX_TRAINING_ROWS)] },
+}).maxSamples;
+
+/**
+ * Check fit options against FOREST_PARAMETER_RULES.
+ * @param options - the options object as given (possibly from untyped code)
+ * @param owner - how messages name the caller, e.g. "IsolationForest.fit"
+ * @throws ParameterError naming the parameter, the value and every allowed form
+ */
+export function validateForestOptions(options: unknown, owner = 'IsolationForest.fit'): void {
+  validateParameters(FOREST_PARAMETER_RULES, options, owner);
+}
+
+/**
+ * Resolve maxSamples to a row count for a training set of n rows, as
+ * scikit-learn does: 'auto' = min(256, n), a count is capped at n, a fraction
+ * gives floor(fraction * n).
+ * @param maxSamples - 'auto', an integer count, or a fraction in (0, 1)
+ * @param n - training rows
+ * @returns psi, the rows drawn per tree (may be < 2 for a small fraction: see checkRowsPerTree)
+ */
+export function resolveMaxSamples(maxSamples: 'auto' | number, n: number): number {
+  if (maxSamples === 'auto') return Math.min(256, n);
+  if (Number.isInteger(maxSamples)) return Math.min(maxSamples, n);
+  return Math.floor(maxSamples * n);
+}
+
+/**
+ * Refuse a training set and maxSamples that give fewer than two rows per tree
+ * (scikit-learn refuses 0 rows and fits a one-row forest whose every score is
+ * a constant; here both are refused, see README).
+ * @throws ParameterError naming maxSamples, its value, n and the rows it gives
+ */
+export function checkRowsPerTree(maxSamples: 'auto' | number, n: number, owner = 'IsolationForest.fit'): number {
+  const psi = resolveMaxSamples(maxSamples, n);
+  if (psi < MIN_ROWS_PER_TREE) {
+    const how = typeof maxSamples === 'number' && !Number.isInteger(maxSamples) ? `floor(${maxSamples} * ${n}) = ${psi}` : `${psi}`;
+    throw new ParameterError(
+      `${owner}: maxSamples = ${showValue(maxSamples)} gives ${how} rows per tree for ${n} training rows; a tree needs at least ${MIN_ROWS_PER_TREE} (use a larger fraction, a count, or "auto")`,
+      'maxSamples',
+      maxSamples,
+      `at least ${MIN_ROWS_PER_TREE} rows per tree`,
+    );
+  }
+  return psi;
+}
+
+/**
+ * What is wrong with the parameter fields of a saved forest (IsolationForestJSON),
+ * or undefined: nEstimators, contamination and seed by the same rules as fit,
+ * maxSamples as the fitted whole count (FITTED_MAX_SAMPLES_RULE).
+ */
+export function savedForestProblem(json: Record<ForestParameterKey, unknown>): string | undefined {
+  const rules = { ...FOREST_PARAMETER_RULES, maxSamples: FITTED_MAX_SAMPLES_RULE };
+  for (const key of Object.keys(rules) as ForestParameterKey[]) {
+    const reason = checkRule(rules[key], json[key]);
+    if (reason) return `${key} = ${showValue(json[key])} is not allowed; ${reason}`;
+  }
+  return undefined;
+}
