@@ -3,6 +3,7 @@ import { averagePathLength, IsolationForest } from '../src/model/forest';
 import { createMatrix, type Matrix } from '../src/core/matrix';
 import { createRng } from '../src/core/rng';
 import { gaussLegendre01 } from '../src/explain/treeshap';
+import { groupContributions, toScoreUnits, topDrivers } from '../src/explain/contributions';
 import type { FlatForest } from '../src/model/kernel/forest-kernel';
 
 /** Random data; `discrete` columns take few integer values (many ties, repeated splits on one feature). */
@@ -160,5 +161,69 @@ describe('local accuracy and dummy features', () => {
     const bad = createMatrix(1, 3);
     bad.data[1] = NaN;
     expect(() => forest.shapValues(bad)).toThrow(/row 0, column 1 is NaN/);
+  });
+});
+
+describe('reading explanations: groups, score units, top drivers', () => {
+  const X = randomData(1000, 6, 21, 2);
+  const forest = IsolationForest.fit(X, { nEstimators: 40, maxSamples: 256, contamination: 0.05, seed: 21 });
+  const Q = randomData(60, 6, 22, 2);
+  const shap = forest.shapValues(Q);
+
+  it('groupContributions sums the columns of each group and keeps local accuracy', () => {
+    const groups = [
+      { name: 'proto', columns: [0, 1] },
+      { name: 'bytes', columns: [4] },
+      { name: 'rest', columns: [5, 2, 3] },
+    ];
+    const g = groupContributions(shap.values, groups);
+    expect(g.names).toEqual(['proto', 'bytes', 'rest']);
+    expect(g.values.cols).toBe(3);
+    for (let i = 0; i < Q.rows; i++) {
+      const v = (j: number) => shap.values.data[i * 6 + j];
+      expect(g.values.data[i * 3]).toBe(v(0) + v(1));
+      expect(g.values.data[i * 3 + 1]).toBe(v(4));
+      expect(g.values.data[i * 3 + 2]).toBeCloseTo(v(5) + v(2) + v(3), 14);
+    }
+    expect(() => groupContributions(shap.values, [{ name: 'a', columns: [0, 1, 2] }, { name: 'b', columns: [2, 3, 4, 5] }])).toThrow(/column 2 is in both "a" and "b"/);
+    expect(() => groupContributions(shap.values, [{ name: 'a', columns: [0, 1, 2, 3, 4] }])).toThrow(/column 5 is in no group/);
+    expect(() => groupContributions(shap.values, [{ name: 'a', columns: [0, 1, 2, 3, 4, 5, 6] }])).toThrow(/group "a" names column 6, out of range 0..5/);
+  });
+
+  it('toScoreUnits adds up to score_samples and keeps every sign', () => {
+    const s = toScoreUnits(shap, forest.maxSamples);
+    const scores = forest.scoreSamples(Q);
+    expect(s.baseScore).toBe(-(2 ** (-shap.expectedValue / averagePathLength(256))));
+    for (let i = 0; i < Q.rows; i++) {
+      let sum = s.baseScore;
+      for (let j = 0; j < 6; j++) {
+        sum += s.values.data[i * 6 + j];
+        expect(Math.sign(s.values.data[i * 6 + j])).toBe(Math.sign(shap.values.data[i * 6 + j]));
+      }
+      expect(Math.abs(sum - scores[i])).toBeLessThanOrEqual(1e-12);
+      expect(Math.abs(s.scores[i] - scores[i])).toBeLessThanOrEqual(1e-12);
+    }
+    // a row at the expected value: slope, not 0/0
+    const flat = toScoreUnits({ expectedValue: 10, values: { rows: 1, cols: 2, data: Float64Array.from([0.5, -0.5]) } }, 256);
+    expect(Number.isFinite(flat.values.data[0]) && flat.values.data[0] > 0 && flat.values.data[1] < 0).toBe(true);
+  });
+
+  it('topDrivers ranks the most negative contributions first, with names and input values', () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const scores = forest.scoreSamples(Q);
+    const worst = scores.indexOf(Math.min(...scores));
+    const top = topDrivers(shap.values, worst, 3, { names, X: Q });
+    expect(top.length).toBe(3);
+    const row = Array.from(shap.values.data.subarray(worst * 6, worst * 6 + 6));
+    const sorted = [...row].sort((a, b) => a - b);
+    expect(top.map((t) => t.contribution)).toEqual(sorted.slice(0, 3));
+    for (const t of top) {
+      expect(t.name).toBe(names[t.feature]);
+      expect(t.value).toBe(Q.data[worst * 6 + t.feature]);
+    }
+    expect(top[0].contribution).toBeLessThan(0); // the most anomalous row has a driver towards "anomalous"
+    expect(topDrivers(shap.values, 0, 10).length).toBe(6);
+    expect(() => topDrivers(shap.values, 60, 1)).toThrow(/row 60 out of range 0..59/);
+    expect(() => topDrivers(shap.values, 0, 0)).toThrow(/k must be a positive integer, got 0/);
   });
 });
