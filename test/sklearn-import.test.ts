@@ -8,6 +8,9 @@ import { float32AtMost, type SklearnForestExport } from '../src/model/sklearn-im
 import { fromRows } from '../src/core/matrix';
 import { readSharedJson } from './shared';
 
+const ROOT = resolve(__dirname, '..');
+const PY = join(ROOT, '.venv', 'bin', 'python');
+
 interface FixtureCase extends SklearnForestExport {
   params: { n_estimators: number; max_samples: number; contamination: number | 'auto'; random_state: number };
   X_query: number[][];
@@ -169,5 +172,97 @@ describe('fromSklearn matches scikit-learn 1.9 and shap 0.51 on the fixture', ()
     const thr = structuredClone(c.trees[0]);
     (thr.threshold as unknown[])[0] = 'x';
     expect(() => IsolationForest.fromSklearn({ ...c, trees: [thr] })).toThrow(/trees\[0\]\.threshold\[0\] = "x"/);
+  });
+});
+
+/** Why scikit-learn cannot be used here, or undefined when it can. */
+function sklearnUnavailable(): string | undefined {
+  if (!existsSync(PY)) return `no ${PY} (run npm run setup)`;
+  const r = spawnSync(PY, ['-c', 'import sklearn, joblib, numpy'], { encoding: 'utf8' });
+  if (r.status !== 0) return `scikit-learn is not importable in .venv (${(r.stderr || '').trim().split('\n').pop()}); install it with .venv/bin/pip install -r requirements-bench.txt`;
+  return undefined;
+}
+
+// Fits forests in Python (one with every feature, many ties and contamination;
+// one subsampling features), exports them in-process and through the command
+// line, and records scikit-learn's outputs on query rows that include every
+// threshold's tie and neighbours.
+const FIT_AND_EXPORT = `
+import json, sys
+import numpy as np
+import joblib
+from sklearn.ensemble import IsolationForest
+sys.path.insert(0, sys.argv[1] + '/scripts')
+from export_sklearn_forest import export_forest
+out = sys.argv[2]
+rng = np.random.RandomState(7)
+X = rng.normal(size=(1500, 7))
+X[:, 2] = rng.randint(0, 4, size=1500)          # ties
+X[:40] += 4                                      # a few outliers
+Q = rng.normal(size=(300, 7)); Q[:, 2] = rng.randint(0, 4, size=300); Q[:30] += 4
+cases = {}
+for name, kw in [('full', dict(n_estimators=30, max_samples=200, contamination=0.1, random_state=3)),
+                 ('subsampled', dict(n_estimators=20, max_samples=100, max_features=0.6, contamination='auto', random_state=5))]:
+    m = IsolationForest(**kw).fit(X)
+    rows = [q.copy() for q in Q]
+    for est, feats in zip(m.estimators_[:5], m.estimators_features_[:5]):
+        t = est.tree_
+        for k in range(t.node_count):
+            if t.children_left[k] == -1: continue
+            col = feats[t.feature[k]] if len(feats) != X.shape[1] else t.feature[k]
+            for v in (t.threshold[k], np.float32(t.threshold[k]), np.nextafter(np.float32(t.threshold[k]), np.float32(-np.inf))):
+                r = Q[k % len(Q)].copy(); r[col] = float(v); rows.append(r)
+    R = np.array(rows)
+    joblib.dump(m, f'{out}/{name}.joblib')
+    cases[name] = dict(export=export_forest(m), X=R.tolist(), score_samples=m.score_samples(R).tolist(),
+                       decision_function=m.decision_function(R).tolist(), predict=m.predict(R).tolist())
+joblib.dump(IsolationForest(n_estimators=3, bootstrap=True, random_state=0).fit(X), f'{out}/bootstrap.joblib')
+with open(f'{out}/cases.json', 'w') as f: json.dump(cases, f)
+`;
+
+describe('scripts/export_sklearn_forest.py round trip with scikit-learn', () => {
+  const why = sklearnUnavailable();
+  it.skipIf(why !== undefined)(`exports fitted models that score and explain as scikit-learn does${why ? ` (skipped: ${why})` : ''}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sk-export-'));
+    try {
+      execFileSync(PY, ['-c', FIT_AND_EXPORT, ROOT, dir], { encoding: 'utf8' });
+      const cases = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as Record<
+        string,
+        { export: SklearnForestExport; X: number[][]; score_samples: number[]; decision_function: number[]; predict: number[] }
+      >;
+      for (const [name, c] of Object.entries(cases)) {
+        // the command line writes the same JSON as the in-process export
+        const cli = join(dir, `${name}.json`);
+        execFileSync(PY, [join(ROOT, 'scripts', 'export_sklearn_forest.py'), join(dir, `${name}.joblib`), cli]);
+        const fromCli = JSON.parse(readFileSync(cli, 'utf8')) as SklearnForestExport;
+        expect(fromCli).toEqual(c.export);
+        const forest = IsolationForest.fromSklearn(fromCli);
+        const X = fromRows(c.X);
+        expect(maxAbsDiff(forest.scoreSamples(X), c.score_samples), name).toBeLessThanOrEqual(1e-12);
+        expect(maxAbsDiff(forest.decisionFunction(X), c.decision_function), name).toBeLessThanOrEqual(1e-12);
+        expect(Array.from(forest.predict(X)), name).toEqual(c.predict);
+        const { expectedValue, values } = forest.shapValues(X);
+        const cPsi = averagePathLength(forest.maxSamples);
+        for (let i = 0; i < X.rows; i++) {
+          let f = expectedValue;
+          for (let j = 0; j < X.cols; j++) f += values.data[i * X.cols + j];
+          expect(Math.abs(-(2 ** (-f / cPsi)) - c.score_samples[i])).toBeLessThanOrEqual(1e-12);
+        }
+      }
+      // the subsampled forest really used fewer columns per tree
+      expect(cases.subsampled.export.trees[0].features.length).toBeLessThan(7);
+      // unsupported and unreadable inputs: exit 1, one line naming the file
+      const boot = spawnSync(PY, [join(ROOT, 'scripts', 'export_sklearn_forest.py'), join(dir, 'bootstrap.joblib'), join(dir, 'b.json')], { encoding: 'utf8' });
+      expect(boot.status).toBe(1);
+      expect(boot.stderr.trim()).toMatch(/^export_sklearn_forest: .*bootstrap\.joblib: bootstrap=True forests are not supported/);
+      expect(boot.stderr.trim().split('\n').length).toBe(1);
+      const missing = spawnSync(PY, [join(ROOT, 'scripts', 'export_sklearn_forest.py'), join(dir, 'nope.joblib'), '-'], { encoding: 'utf8' });
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toMatch(/cannot load .*nope\.joblib: FileNotFoundError/);
+      const usage = spawnSync(PY, [join(ROOT, 'scripts', 'export_sklearn_forest.py')], { encoding: 'utf8' });
+      expect(usage.status).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
