@@ -7,6 +7,18 @@ import { averagePathLength, IsolationForest } from '../src/model/forest';
 import { float32AtMost, type SklearnForestExport } from '../src/model/sklearn-import';
 import { fromRows } from '../src/core/matrix';
 import { readSharedJson } from './shared';
+import { DEFAULT_PARAMS } from '../src/core/params';
+import { runPipeline, type PipelineResult } from '../src/workflow/pipeline';
+import { createBundle, loadBundle, saveBundle } from '../src/persist/bundle';
+
+const bundleParts = (r: PipelineResult) => ({
+  params: r.params,
+  featureNames: r.data.featureNames,
+  scaler: r.scaler,
+  pca: r.pca,
+  forest: r.forest,
+  trainingMetrics: r.metrics,
+});
 
 const ROOT = resolve(__dirname, '..');
 const PY = join(ROOT, '.venv', 'bin', 'python');
@@ -101,6 +113,26 @@ describe('fromSklearn matches scikit-learn 1.9 and shap 0.51 on the fixture', ()
       expect(Array.from(back.scoreSamples(X))).toEqual(Array.from(forest.scoreSamples(X)));
       expect(back.shapValues(X)).toEqual(forest.shapValues(X));
     });
+  });
+
+  it('an imported forest saves into a model bundle and loads back identical', () => {
+    const c = fixture.cases[0];
+    const forest = IsolationForest.fromSklearn(c);
+    const params = { ...DEFAULT_PARAMS, nFeatures: c.n_features_in_, nEstimators: c.trees.length, nNormal: 300, nAnomalous: 15 };
+    const result = runPipeline(params);
+    const dir = mkdtempSync(join(tmpdir(), 'sk-bundle-'));
+    try {
+      const path = join(dir, 'model.json');
+      saveBundle(path, createBundle({ ...bundleParts(result), forest }));
+      const loaded = loadBundle(path);
+      expect(loaded.threshold).toBe(c.offset_);
+      expect(loaded.forest.toJSON()).toEqual(forest.toJSON());
+      const X = fromRows(c.X_query);
+      expect(maxAbsDiff(loaded.forest.scoreSamples(X), c.score_samples)).toBeLessThanOrEqual(1e-12);
+      expect(maxAbsDiff(loaded.forest.shapValues(X).values.data, c.shap_values.flat())).toBeLessThanOrEqual(1e-9);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('ties: inputs equal to, just below and just above every threshold score as scikit-learn would', () => {
