@@ -83,25 +83,30 @@ export function gaussLegendre01(n: number): { t: Float64Array; w: Float64Array }
   return { t, w };
 }
 
+/** Edge cases (o_prev, o_e): where x left the path on the edge's feature, if at all. */
+const CASE_00 = 0; // x left the path at an earlier split on this feature
+const CASE_11 = 1; // x satisfies every split on this feature so far, this one included
+const CASE_10 = 2; // x satisfied the earlier splits on this feature but not this one
+
 /**
- * Per-model tables for {@link treeShap}: every edge, indexed by its child node,
- * gets the G ratio and the weighted a-difference at the Q quadrature nodes for
- * the cases (o_prev, o_e) = (1,1) and (1,0), plus the plain cover ratio for (0,0).
+ * Per-model tables for {@link treeShapRows}. Every edge is indexed by its child
+ * node c; for each of the three cases it holds, at the Q quadrature nodes, the
+ * factor G_c / G_p and the weighted difference w_q (a_e - a_prev).
  */
 export interface ShapTables {
+  /** quadrature nodes: ceil(maxDepth / 2), enough for polynomials of degree maxDepth - 1 */
   q: number;
-  /** per child node c, Q values: G_c / G_p when x satisfies every split on the feature so far, this one included */
-  ratio11: Float64Array;
-  /** per child node c, Q values: w_q (a_e - a_prev) in that case */
-  diff11: Float64Array;
-  /** same, when x satisfied the earlier splits on the feature but not this one */
-  ratio10: Float64Array;
-  diff10: Float64Array;
-  /** per child node: cover(c) / cover(p) (the (0,0) ratio) */
-  coverRatio: Float64Array;
-  /** per tree: sum over leaves of cover/root cover * leaf value */
+  /** [(c * 3 + case) * q + j]: G_c / G_p */
+  ratio: Float64Array;
+  /** [(c * 3 + case) * q + j]: w_j (a_e - a_prev); 0 in CASE_00 */
+  diff: Float64Array;
+  /** per child node c: the child node of the previous split on the same feature on c's path, or -1 */
+  prevEdge: Int32Array;
+  /** most nodes in one tree (scratch size) */
+  maxTreeNodes: number;
+  /** per tree: sum over leaves of cover / root cover * leaf value */
   treeExpected: Float64Array;
-  /** mean over trees of treeExpected */
+  /** mean over trees of treeExpected: E[f(X)] over the training rows */
   expectedValue: number;
 }
 
@@ -117,114 +122,140 @@ export function buildShapTables(forest: FlatForest): ShapTables {
   for (let k = nodes - 1; k >= 0; k--) {
     cover[k] = feature[k] >= 0 ? cover[k + 1] + cover[right[k]] : right[k];
   }
-  const ratio11 = new Float64Array(nodes * q);
-  const diff11 = new Float64Array(nodes * q);
-  const ratio10 = new Float64Array(nodes * q);
-  const diff10 = new Float64Array(nodes * q);
-  const coverRatio = new Float64Array(nodes);
+  const ratio = new Float64Array(nodes * 3 * q);
+  const diff = new Float64Array(nodes * 3 * q);
+  const prevEdge = new Int32Array(nodes).fill(-1);
   const treeExpected = new Float64Array(nTrees);
-  // cumulative z of each feature on the current path (1 = not split on yet)
+  // along the current path, per feature: cumulative z (1 = not split on yet) and the last edge on it
   const zFeat = new Float64Array(nFeatures).fill(1);
+  const lastEdge = new Int32Array(nFeatures).fill(-1);
   const walk = (node: number, rootCover: number): number => {
     const f = feature[node];
     if (f < 0) return (cover[node] / rootCover) * leafPath[node];
     const zp = zFeat[f];
+    const last = lastEdge[f];
     let sum = 0;
     for (let side = 0; side < 2; side++) {
       const c = side === 0 ? node + 1 : right[node];
       const r = cover[c] / cover[node];
       const ze = zp * r;
-      coverRatio[c] = r;
+      prevEdge[c] = last;
       for (let j = 0; j < q; j++) {
         const tj = t[j];
         const g1p = tj + (1 - tj) * zp; // g of the previous split on f with o = 1 (1 if none: zp = 1)
         const g1e = tj + (1 - tj) * ze;
         const g0e = (1 - tj) * ze;
         const aPrev = (1 - zp) / g1p;
-        ratio11[c * q + j] = g1e / g1p;
-        diff11[c * q + j] = w[j] * ((1 - ze) / g1e - aPrev);
-        ratio10[c * q + j] = g0e / g1p;
-        diff10[c * q + j] = w[j] * (-1 / (1 - tj) - aPrev);
+        // CASE_00: g goes from (1-t) zp to (1-t) ze, a stays -1/(1-t)
+        ratio[(c * 3 + CASE_00) * q + j] = r;
+        diff[(c * 3 + CASE_00) * q + j] = 0;
+        ratio[(c * 3 + CASE_11) * q + j] = g1e / g1p;
+        diff[(c * 3 + CASE_11) * q + j] = w[j] * ((1 - ze) / g1e - aPrev);
+        ratio[(c * 3 + CASE_10) * q + j] = g0e / g1p;
+        diff[(c * 3 + CASE_10) * q + j] = w[j] * (-1 / (1 - tj) - aPrev);
       }
       zFeat[f] = ze;
+      lastEdge[f] = c;
       sum += walk(c, rootCover);
       zFeat[f] = zp;
+      lastEdge[f] = last;
     }
     return sum;
   };
   let total = 0;
+  let maxTreeNodes = 0;
   for (let tr = 0; tr < nTrees; tr++) {
     const root = treeStart[tr];
     treeExpected[tr] = walk(root, cover[root]);
     total += treeExpected[tr];
+    maxTreeNodes = Math.max(maxTreeNodes, treeStart[tr + 1] - root);
   }
-  return { q, ratio11, diff11, ratio10, diff10, coverRatio, treeExpected, expectedValue: total / nTrees };
+  return { q, ratio, diff, prevEdge, maxTreeNodes, treeExpected, expectedValue: total / nTrees };
 }
+
+/** rows explained together: their float32 inputs and contributions stay in cache while every tree's tables stream by */
+const BLOCK = 64;
 
 /**
  * SHAP values of rows [from, to) of X (row-major float64, compared as float32
- * like the forest does) into out (row-major, nFeatures columns, overwritten).
+ * like the forest does) into out (row-major, nFeatures columns, overwritten),
+ * in path-length units, trees averaged.
+ *
+ * Per tree and row, two linear sweeps over the tree's pre-order nodes replace
+ * the recursion: forward (parents before children) decides each edge's case and
+ * G; backward (children before parents) sums H and adds each edge's share.
  */
 export function treeShapRows(forest: FlatForest, tables: ShapTables, X: Float64Array, from: number, to: number, out: Float64Array): void {
-  const { treeStart, feature, threshold, right, leafPath, maxDepth, nFeatures: d } = forest;
-  const { q, ratio11, diff11, ratio10, diff10, coverRatio } = tables;
+  const { treeStart, feature, threshold, right, leafPath, nFeatures: d } = forest;
+  const { q, ratio, diff, prevEdge, maxTreeNodes } = tables;
   const nTrees = treeStart.length - 1;
-  const row = new Float32Array(d);
-  // G and H at each depth of the current path, Q values each
-  const G = new Float64Array((maxDepth + 2) * q);
-  const H = new Float64Array((maxDepth + 2) * q);
-  // o of the last split on each feature on the current path (1 if none)
-  const oFeat = new Uint8Array(d);
-  const phi = new Float64Array(d);
-
-  // H at level `depth` for the subtree at `node`, given G at that level
-  const visit = (node: number, depth: number): void => {
-    const f = feature[node];
-    const g = depth * q;
-    if (f < 0) {
-      const v = leafPath[node];
-      for (let j = 0; j < q; j++) H[g + j] = v * G[g + j];
-      return;
-    }
-    for (let j = 0; j < q; j++) H[g + j] = 0;
-    const goLeft = row[f] <= threshold[node];
-    const oPrev = oFeat[f];
-    const gc = g + q;
-    for (let side = 0; side < 2; side++) {
-      const c = side === 0 ? node + 1 : right[node];
-      const follows = side === 0 ? goLeft : !goLeft;
-      let acc = 0;
-      if (oPrev === 0) {
-        // x already left the path on an earlier split on f: G scales by the cover ratio, phi unchanged
-        const r = coverRatio[c];
-        for (let j = 0; j < q; j++) G[gc + j] = G[g + j] * r;
-        visit(c, depth + 1);
-      } else {
-        const ratio = follows ? ratio11 : ratio10;
-        const diff = follows ? diff11 : diff10;
-        const base = c * q;
-        for (let j = 0; j < q; j++) G[gc + j] = G[g + j] * ratio[base + j];
-        oFeat[f] = follows ? 1 : 0;
-        visit(c, depth + 1);
-        oFeat[f] = oPrev;
-        for (let j = 0; j < q; j++) acc += H[gc + j] * diff[base + j];
-        phi[f] += acc;
-      }
-      for (let j = 0; j < q; j++) H[g + j] += H[gc + j];
-    }
-  };
-
+  const block = new Float32Array(BLOCK * d);
+  const phi = new Float64Array(BLOCK * d);
+  // per node of the current tree (local index): G and H at the Q nodes, o of its edge, its case
+  const G = new Float64Array(maxTreeNodes * q);
+  const H = new Float64Array(maxTreeNodes * q);
+  const oEdge = new Uint8Array(maxTreeNodes);
+  const kase = new Uint8Array(maxTreeNodes);
   const scale = 1 / nTrees;
-  for (let i = from; i < to; i++) {
-    row.set(X.subarray(i * d, (i + 1) * d)); // float32, as the forest compares
+  for (let b0 = from; b0 < to; b0 += BLOCK) {
+    const m = Math.min(BLOCK, to - b0);
+    block.set(X.subarray(b0 * d, (b0 + m) * d)); // float32, as the forest compares
     phi.fill(0);
-    oFeat.fill(1);
     for (let tr = 0; tr < nTrees; tr++) {
-      for (let j = 0; j < q; j++) G[j] = 1;
-      visit(treeStart[tr], 0);
+      const s = treeStart[tr];
+      const e = treeStart[tr + 1];
+      for (let i = 0; i < m; i++) {
+        const base = i * d;
+        for (let j = 0; j < q; j++) G[j] = 1;
+        oEdge[0] = 1;
+        // forward: each internal node hands G to its children
+        for (let k = s; k < e; k++) {
+          const f = feature[k];
+          if (f < 0) continue;
+          const goLeft = block[base + f] <= threshold[k];
+          const gp = (k - s) * q;
+          for (let side = 0; side < 2; side++) {
+            const c = side === 0 ? k + 1 : right[k];
+            const follows = side === 0 ? goLeft : !goLeft;
+            const pe = prevEdge[c];
+            const oPrev = pe < 0 ? 1 : oEdge[pe - s];
+            const cs = oPrev === 0 ? CASE_00 : follows ? CASE_11 : CASE_10;
+            const lc = c - s;
+            kase[lc] = cs;
+            oEdge[lc] = oPrev === 1 && follows ? 1 : 0;
+            const rb = (c * 3 + cs) * q;
+            const gc = lc * q;
+            for (let j = 0; j < q; j++) G[gc + j] = G[gp + j] * ratio[rb + j];
+          }
+        }
+        // backward: H bottom-up; each edge adds sum_q H_c w_q (a_e - a_prev) to its feature
+        for (let k = e - 1; k >= s; k--) {
+          const f = feature[k];
+          const hk = (k - s) * q;
+          if (f < 0) {
+            const v = leafPath[k];
+            for (let j = 0; j < q; j++) H[hk + j] = v * G[hk + j];
+            continue;
+          }
+          const l = k + 1;
+          const r = right[k];
+          const hl = (l - s) * q;
+          const hr = (r - s) * q;
+          const dl = (l * 3 + kase[l - s]) * q;
+          const dr = (r * 3 + kase[r - s]) * q;
+          let acc = 0;
+          for (let j = 0; j < q; j++) {
+            const a = H[hl + j];
+            const b = H[hr + j];
+            H[hk + j] = a + b;
+            acc += a * diff[dl + j] + b * diff[dr + j];
+          }
+          phi[base + f] += acc;
+        }
+      }
     }
-    const o = (i - from) * d;
-    for (let j = 0; j < d; j++) out[o + j] = phi[j] * scale;
+    const o = (b0 - from) * d;
+    for (let k = 0; k < m * d; k++) out[o + k] = phi[k] * scale;
   }
 }
 
