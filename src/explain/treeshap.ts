@@ -196,6 +196,118 @@ export function treeShapRows(forest: FlatForest, tables: ShapTables, X: Float64A
   const H = new Float64Array(maxTreeNodes * q);
   const oEdge = new Uint8Array(maxTreeNodes);
   const kase = new Uint8Array(maxTreeNodes);
+  /** forward then backward sweep of tree nodes [s, e) for the block row at `base` (any q) */
+  const sweep = (s: number, e: number, base: number): void => {
+    for (let j = 0; j < q; j++) G[j] = 1;
+    oEdge[0] = 1;
+    // forward: each internal node hands G to its children
+    for (let k = s; k < e; k++) {
+      const f = feature[k];
+      if (f < 0) continue;
+      const goLeft = block[base + f] <= threshold[k];
+      const gp = (k - s) * q;
+      for (let side = 0; side < 2; side++) {
+        const c = side === 0 ? k + 1 : right[k];
+        const follows = side === 0 ? goLeft : !goLeft;
+        const pe = prevEdge[c];
+        const oPrev = pe < 0 ? 1 : oEdge[pe - s];
+        const cs = oPrev === 0 ? CASE_00 : follows ? CASE_11 : CASE_10;
+        const lc = c - s;
+        kase[lc] = cs;
+        oEdge[lc] = oPrev === 1 && follows ? 1 : 0;
+        const rb = (c * 3 + cs) * q;
+        const gc = lc * q;
+        for (let j = 0; j < q; j++) G[gc + j] = G[gp + j] * ratio[rb + j];
+      }
+    }
+    // backward: H bottom-up; each edge adds sum_q H_c w_q (a_e - a_prev) to its feature
+    for (let k = e - 1; k >= s; k--) {
+      const f = feature[k];
+      const hk = (k - s) * q;
+      if (f < 0) {
+        const v = leafPath[k];
+        for (let j = 0; j < q; j++) H[hk + j] = v * G[hk + j];
+        continue;
+      }
+      const l = k + 1;
+      const r = right[k];
+      const hl = (l - s) * q;
+      const hr = (r - s) * q;
+      const dl = (l * 3 + kase[l - s]) * q;
+      const dr = (r * 3 + kase[r - s]) * q;
+      let acc = 0;
+      for (let j = 0; j < q; j++) {
+        const a = H[hl + j];
+        const b = H[hr + j];
+        H[hk + j] = a + b;
+        acc += a * diff[dl + j] + b * diff[dr + j];
+      }
+      phi[base + f] += acc;
+    }
+  };
+  /** the same for q = 4 (maxSamples 129..256, the default), unrolled: about 1.5x faster */
+  const sweep4 = (s: number, e: number, base: number): void => {
+    G[0] = G[1] = G[2] = G[3] = 1;
+    oEdge[0] = 1;
+    for (let k = s; k < e; k++) {
+      const f = feature[k];
+      if (f < 0) continue;
+      const goLeft = block[base + f] <= threshold[k];
+      const gp = (k - s) << 2;
+      const g0 = G[gp];
+      const g1 = G[gp + 1];
+      const g2 = G[gp + 2];
+      const g3 = G[gp + 3];
+      for (let side = 0; side < 2; side++) {
+        const c = side === 0 ? k + 1 : right[k];
+        const follows = side === 0 ? goLeft : !goLeft;
+        const pe = prevEdge[c];
+        const oPrev = pe < 0 ? 1 : oEdge[pe - s];
+        const cs = oPrev === 0 ? CASE_00 : follows ? CASE_11 : CASE_10;
+        const lc = c - s;
+        kase[lc] = cs;
+        oEdge[lc] = oPrev === 1 && follows ? 1 : 0;
+        const rb = (c * 3 + cs) << 2;
+        const gc = lc << 2;
+        G[gc] = g0 * ratio[rb];
+        G[gc + 1] = g1 * ratio[rb + 1];
+        G[gc + 2] = g2 * ratio[rb + 2];
+        G[gc + 3] = g3 * ratio[rb + 3];
+      }
+    }
+    for (let k = e - 1; k >= s; k--) {
+      const f = feature[k];
+      const hk = (k - s) << 2;
+      if (f < 0) {
+        const v = leafPath[k];
+        H[hk] = v * G[hk];
+        H[hk + 1] = v * G[hk + 1];
+        H[hk + 2] = v * G[hk + 2];
+        H[hk + 3] = v * G[hk + 3];
+        continue;
+      }
+      const l = k + 1;
+      const r = right[k];
+      const hl = (l - s) << 2;
+      const hr = (r - s) << 2;
+      const dl = (l * 3 + kase[l - s]) << 2;
+      const dr = (r * 3 + kase[r - s]) << 2;
+      const a0 = H[hl];
+      const a1 = H[hl + 1];
+      const a2 = H[hl + 2];
+      const a3 = H[hl + 3];
+      const b0 = H[hr];
+      const b1 = H[hr + 1];
+      const b2 = H[hr + 2];
+      const b3 = H[hr + 3];
+      H[hk] = a0 + b0;
+      H[hk + 1] = a1 + b1;
+      H[hk + 2] = a2 + b2;
+      H[hk + 3] = a3 + b3;
+      phi[base + f] +=
+        a0 * diff[dl] + b0 * diff[dr] + a1 * diff[dl + 1] + b1 * diff[dr + 1] + a2 * diff[dl + 2] + b2 * diff[dr + 2] + a3 * diff[dl + 3] + b3 * diff[dr + 3];
+    }
+  };
   const scale = 1 / nTrees;
   for (let b0 = from; b0 < to; b0 += BLOCK) {
     const m = Math.min(BLOCK, to - b0);
@@ -206,52 +318,8 @@ export function treeShapRows(forest: FlatForest, tables: ShapTables, X: Float64A
       const e = treeStart[tr + 1];
       for (let i = 0; i < m; i++) {
         const base = i * d;
-        for (let j = 0; j < q; j++) G[j] = 1;
-        oEdge[0] = 1;
-        // forward: each internal node hands G to its children
-        for (let k = s; k < e; k++) {
-          const f = feature[k];
-          if (f < 0) continue;
-          const goLeft = block[base + f] <= threshold[k];
-          const gp = (k - s) * q;
-          for (let side = 0; side < 2; side++) {
-            const c = side === 0 ? k + 1 : right[k];
-            const follows = side === 0 ? goLeft : !goLeft;
-            const pe = prevEdge[c];
-            const oPrev = pe < 0 ? 1 : oEdge[pe - s];
-            const cs = oPrev === 0 ? CASE_00 : follows ? CASE_11 : CASE_10;
-            const lc = c - s;
-            kase[lc] = cs;
-            oEdge[lc] = oPrev === 1 && follows ? 1 : 0;
-            const rb = (c * 3 + cs) * q;
-            const gc = lc * q;
-            for (let j = 0; j < q; j++) G[gc + j] = G[gp + j] * ratio[rb + j];
-          }
-        }
-        // backward: H bottom-up; each edge adds sum_q H_c w_q (a_e - a_prev) to its feature
-        for (let k = e - 1; k >= s; k--) {
-          const f = feature[k];
-          const hk = (k - s) * q;
-          if (f < 0) {
-            const v = leafPath[k];
-            for (let j = 0; j < q; j++) H[hk + j] = v * G[hk + j];
-            continue;
-          }
-          const l = k + 1;
-          const r = right[k];
-          const hl = (l - s) * q;
-          const hr = (r - s) * q;
-          const dl = (l * 3 + kase[l - s]) * q;
-          const dr = (r * 3 + kase[r - s]) * q;
-          let acc = 0;
-          for (let j = 0; j < q; j++) {
-            const a = H[hl + j];
-            const b = H[hr + j];
-            H[hk + j] = a + b;
-            acc += a * diff[dl + j] + b * diff[dr + j];
-          }
-          phi[base + f] += acc;
-        }
+        if (q === 4) sweep4(s, e, base);
+        else sweep(s, e, base);
       }
     }
     const o = (b0 - from) * d;
