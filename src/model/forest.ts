@@ -5,6 +5,8 @@ import { type Matrix } from '../core/matrix';
 import { type Params } from '../core/params';
 import { checkRowsPerTree, savedForestProblem, validateForestOptions } from './forest-params';
 import { createRng, sampleWithoutReplacement, type Rng } from '../core/rng';
+import { buildShapTables, treeShap, type ShapExplanation, type ShapTables } from '../explain/treeshap';
+import { sklearnToForestJSON, type SklearnForestExport } from './sklearn-import';
 
 /** np.euler_gamma, the constant scikit-learn uses in c(n). */
 export const EULER_GAMMA = 0.5772156649015329;
@@ -420,6 +422,45 @@ export class IsolationForest implements AnomalyDetector {
     const out = new Float64Array(X.rows);
     kernel.pathSums(X.data, 0, X.rows, out);
     return out;
+  }
+
+  private shapTables: ShapTables | undefined;
+
+  /**
+   * Exact path-dependent TreeSHAP values (Lundberg et al. 2020) of the mean
+   * path length f(x) = E[h(x)], the model output shap's TreeExplainer explains
+   * for isolation forests: each leaf is worth its depth plus c(n) of the
+   * training rows it holds, nodes are weighted by the training rows that
+   * reached them, trees are averaged.
+   *
+   * Local accuracy is exact: for every row i, `expectedValue + sum(values[i])`
+   * equals f(x_i), and `scoreSamples(x_i) = -2^(-f(x_i) / c(maxSamples))`. A
+   * negative value shortens the path, i.e. pushes the row towards "anomalous".
+   * Cost O(trees * leaves * depth) per row; per-model tables are built on the
+   * first call and reused.
+   *
+   * @param X - rows to explain (rows x nFeatures, finite values)
+   * @returns `{ expectedValue, values }`: the mean path length over the training
+   *   rows, and a rows x nFeatures matrix of contributions (path-length units)
+   */
+  shapValues(X: Matrix): ShapExplanation {
+    checkScoringInput(X, this.nFeatures);
+    this.shapTables ??= buildShapTables(this.flat());
+    return treeShap(this.flat(), this.shapTables, X);
+  }
+
+  /**
+   * Build a forest from a scikit-learn IsolationForest exported as JSON by
+   * `scripts/export_sklearn_forest.py` (see {@link SklearnForestExport}). The
+   * result scores, decides, predicts and explains like scikit-learn's model
+   * (float32 inputs against float64 thresholds, ties included), and saves with
+   * toJSON / into a model bundle like any forest of ours.
+   *
+   * @param exported - the exported model (parsed JSON)
+   * @throws TypeError naming the field when the export is malformed or unsupported
+   */
+  static fromSklearn(exported: SklearnForestExport): IsolationForest {
+    return IsolationForest.fromJSON(sklearnToForestJSON(exported));
   }
 
   decisionFunction(X: Matrix): Float64Array {
