@@ -16,6 +16,8 @@ export const EXIT_OK = 0;
 export const EXIT_INTERNAL = 1;
 /** bad usage: unknown option, bad or missing value, bad parameters */
 export const EXIT_USAGE = 2;
+/** an output cannot be opened or written (missing directory, no permission, full disk) */
+export const EXIT_OUTPUT = 5;
 
 /** An expected failure: `message` is printed as one line after the command's name, then the process exits with `exitCode`. */
 export class CliError extends Error {
@@ -40,6 +42,21 @@ export class UsageError extends CliError {
   }
 }
 
+/**
+ * Turn a failed write (an fs error naming its path) into a {@link CliError}
+ * with {@link EXIT_OUTPUT}; anything else is rethrown as it is.
+ *
+ * @param what - what was being written, e.g. `the sweep results`
+ */
+export function writeFailure(error: unknown, what: string): never {
+  const e = error as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
+    const reason = (e.message ?? '').replace(/, \w+( '.*')?$/, '');
+    throw new CliError(`cannot write ${what}${e.path ? ` to ${e.path}` : ''}: ${reason}`, EXIT_OUTPUT);
+  }
+  throw error;
+}
+
 /** True when `DEBUG` asks for stack traces of unexpected failures. */
 export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = env.DEBUG;
@@ -52,16 +69,18 @@ export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
  * @param command - the name printed first, e.g. `stream`
  * @param error - whatever was thrown
  * @param debug - add the stack of an unexpected failure (default: {@link debugEnabled})
+ * @param help - how to get the usage (e.g. `npm run stream -- --help`), named after a usage error
  * @returns `code` (2 for usage and parameter errors, the error's own code for a
  *   {@link CliError}, 1 otherwise) and `text` (one line, plus the stack in debug mode)
  */
-export function describeError(command: string, error: unknown, debug = debugEnabled()): { code: number; text: string } {
+export function describeError(command: string, error: unknown, debug = debugEnabled(), help?: string): { code: number; text: string } {
+  const hint = help ? ` (see ${help})` : '';
+  if (error instanceof UsageError || error instanceof ParamsError) return { code: EXIT_USAGE, text: `${command}: ${error.message}${hint}\n` };
   if (error instanceof CliError) return { code: error.exitCode, text: `${command}: ${error.message}\n` };
-  if (error instanceof ParamsError) return { code: EXIT_USAGE, text: `${command}: ${error.message}\n` };
   const message = error instanceof Error ? error.message : String(error);
   const stack = debug && error instanceof Error && error.stack ? `\n${error.stack}` : '';
-  const hint = debug ? '' : ' (set DEBUG=1 for the stack trace)';
-  return { code: EXIT_INTERNAL, text: `${command}: unexpected failure: ${message}${hint}${stack}\n` };
+  const debugHint = debug ? '' : ' (set DEBUG=1 for the stack trace)';
+  return { code: EXIT_INTERNAL, text: `${command}: unexpected failure: ${message}${debugHint}${stack}\n` };
 }
 
 /**
@@ -70,11 +89,12 @@ export function describeError(command: string, error: unknown, debug = debugEnab
  *
  * @param command - the name used in messages (e.g. `stream`, `start`)
  * @param main - the command; receives `process.argv.slice(2)`, returns the exit code
+ * @param options.help - how to get the usage, named after a usage error
  * @param options.forceExit - end with `process.exit` (for commands whose child
  *   processes or handles would otherwise keep the process alive); default false:
  *   set `process.exitCode` and let pending output drain
  */
-export function runCommand(command: string, main: (argv: string[]) => number | Promise<number>, options: { forceExit?: boolean } = {}): void {
+export function runCommand(command: string, main: (argv: string[]) => number | Promise<number>, options: { help?: string; forceExit?: boolean } = {}): void {
   const finish = (code: number) => {
     if (options.forceExit) process.exit(code);
     process.exitCode = code;
@@ -82,7 +102,7 @@ export function runCommand(command: string, main: (argv: string[]) => number | P
   Promise.resolve()
     .then(() => main(process.argv.slice(2)))
     .then(finish, (e: unknown) => {
-      const { code, text } = describeError(command, e);
+      const { code, text } = describeError(command, e, debugEnabled(), options.help);
       process.stderr.write(text);
       finish(code);
     });

@@ -17,15 +17,16 @@ import { InputError, LineSplitter, RecordParser, type InputFormat } from '../dat
 import { createBatchScorer, type ScoredBatch } from '../stream/scorer';
 import { DriftWindow, LatencyStats } from '../stream/stats';
 import { integerOption, numberOption, parseOptions } from './args';
-import { CliError, runCommand, UsageError } from './command';
+import { CliError, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, runCommand, UsageError } from './command';
 
+/** Exit codes of `npm run stream` (see USAGE). */
 export const EXIT = {
-  ok: 0,
-  internal: 1,
-  usage: 2,
+  ok: EXIT_OK,
+  internal: EXIT_INTERNAL,
+  usage: EXIT_USAGE,
   model: 3,
   input: 4,
-  output: 5,
+  output: EXIT_OUTPUT,
 } as const;
 
 const USAGE = `usage: npm run stream -- --model FILE [options]
@@ -620,13 +621,7 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
  * @throws CliError / UsageError for failures reported by {@link runCommand}
  */
 export async function main(argv: readonly string[]): Promise<number> {
-  let opts: StreamOptions | 'help';
-  try {
-    opts = parseStreamArgs(argv);
-  } catch (e) {
-    if (e instanceof UsageError) throw new UsageError(`${e.message} (see npm run stream -- --help)`);
-    throw e;
-  }
+  const opts = parseStreamArgs(argv);
   if (opts === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return EXIT.ok;
@@ -636,4 +631,4 @@ export async function main(argv: readonly string[]): Promise<number> {
   return (await runStream(opts)).code;
 }
 
-if (require.main === module) runCommand('stream', main);
+if (require.main === module) runCommand('stream', main, { help: 'npm run stream -- --help' });
