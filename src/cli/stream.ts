@@ -247,7 +247,7 @@ class SummaryFile {
     }
   }
 
-  /** @returns an error message, or undefined when written */
+  /** Write the summary and close the file; @returns an error message, or undefined when written */
   write(text: string): string | undefined {
     try {
       const bytes = Buffer.from(text);
@@ -260,9 +260,6 @@ class SummaryFile {
     }
   }
 
-  close(): void {
-    closeSync(this.fd);
-  }
 }
 
 export interface StreamSummary {
