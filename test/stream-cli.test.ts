@@ -1,5 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -84,6 +84,7 @@ function checkRun(expected: Expected, alertsText: string, rejectsText: string, s
   expect(summary.headerLines).toBe(1);
   expect(summary.recordsScored).toBe(expected.good.size);
   expect(summary.recordsRejected).toBe(expected.bad.size);
+  expect(summary.linesNotProcessed).toBe(0);
   expect(summary.linesRead).toBe(summary.headerLines + summary.recordsScored + summary.recordsRejected);
   // rejects: line numbers and reasons
   const rejects = ndjson<{ line: number; reason: string; text: string }>(rejectsText);
@@ -234,7 +235,7 @@ describe('signals, closed pipes and drift', () => {
     expect(code).toBe(0);
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as StreamSummary;
     expect(summary.stoppedBy).toBe('closed output pipe');
-    expect(summary.linesRead).toBe(summary.headerLines + summary.recordsScored + summary.recordsRejected);
+    expect(summary.linesRead).toBe(summary.headerLines + summary.recordsScored + summary.recordsRejected + summary.linesNotProcessed);
     expect(stderr).not.toMatch(/EPIPE|Error/);
   }, 30_000);
 
@@ -246,5 +247,102 @@ describe('signals, closed pipes and drift', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/drift: [\d.]+% of the last 1,000 records are anomalous, above 2 x the expected 5\.00%/);
     expect(r.stderr).toContain('drift cleared');
+  });
+});
+
+/** A stack trace line ("    at fn (file:1:2)") anywhere in `text`. */
+const STACK = /^\s+at .+[:(]/m;
+
+/** The exit code of `child`, or 'hung' if it is still running after `ms` (then it is killed). */
+function exitOf(child: ChildProcess, ms: number): Promise<number | null | 'hung'> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve('hung');
+    }, ms);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+describe('output errors: exit 5, one line naming the path, the summary, no stack trace', () => {
+  const missing = join(dir, 'no-such-dir', 'out.ndjson');
+
+  for (const flag of ['--alerts', '--rejects', '--summary-json']) {
+    it(`${flag} in a missing directory fails before any input is read (input: a FIFO nobody writes)`, async () => {
+      // Opening a FIFO for reading blocks until a writer opens it, and this test
+      // never opens one: a command that touched its input would hang here.
+      const fifo = join(dir, `fifo${flag}`);
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+      const child = spawn(process.execPath, [CLI, '--model', modelPath, '--input', fifo, flag, missing, '--progress-ms', '0']);
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const code = await exitOf(child, 15_000);
+      expect(code, stderr).toBe(5);
+      const what = { '--alerts': 'alerts', '--rejects': 'rejects', '--summary-json': 'the summary' }[flag];
+      expect(stderr).toContain(`stream: cannot write ${what} to ${missing} (${flag}): ENOENT: no such file or directory\n`);
+      expect(stderr).toContain('done (output error)');
+      expect(stderr).toContain('lines read 0 = header 0 + scored 0 + rejected 0 + not processed 0');
+      expect(stderr).not.toMatch(STACK);
+      expect(existsSync(missing)).toBe(false);
+    }, 30_000);
+  }
+
+  it('stdin is not read either: the command ends although stdin stays open and empty', async () => {
+    const child = spawn(process.execPath, [CLI, '--model', modelPath, '--alerts', missing, '--progress-ms', '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await exitOf(child, 15_000); // stdin is never written nor closed
+    expect(code, stderr).toBe(5);
+    expect(stderr.split('\n').filter((l) => l.startsWith('stream:'))).toEqual([`stream: cannot write alerts to ${missing} (--alerts): ENOENT: no such file or directory`]);
+    child.stdin.destroy();
+  }, 30_000);
+
+  it('a full disk (/dev/full) on --alerts: exit 5 and the summary with the counts', () => {
+    const summaryPath = join(dir, 'full-summary.json');
+    const expected = csvStream();
+    const r = run(['--model', modelPath, '--alerts', '/dev/full', '--rejects', join(dir, 'full-rejects.ndjson'), '--summary-json', summaryPath, '--progress-ms', '0'], expected.text);
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stderr).toContain('stream: cannot write alerts to /dev/full: ENOSPC: no space left on device\n');
+    expect(r.stderr).not.toMatch(STACK);
+    const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as StreamSummary;
+    expect(summary.stoppedBy).toBe('output error');
+    expect(summary.error).toBe('cannot write alerts to /dev/full: ENOSPC: no space left on device');
+    expect(summary.linesRead).toBe(summary.headerLines + summary.recordsScored + summary.recordsRejected + summary.linesNotProcessed);
+    expect(r.stderr).toMatch(/lines read [\d,]+ = header 1 \+ scored [\d,]+ \+ rejected \d+ \+ not processed [\d,]+/);
+  });
+
+  it('a reader that closes the rejects pipe: exit 5 (rejected lines would go unrecorded)', async () => {
+    const child = spawn(process.execPath, [CLI, '--model', modelPath, '--rejects', '-', '--alerts', join(dir, 'rp-alerts.ndjson'), '--progress-ms', '0']);
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.on('error', () => {}); // the child may stop reading first
+    child.stdin.end('1,2\n'.repeat(200_000));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    const code = await exitOf(child, 20_000);
+    expect(code, stderr).toBe(5);
+    expect(stderr).toContain('stream: cannot write rejects to stdout: the reader closed the pipe (EPIPE)\n');
+    expect(stderr).toContain('done (output error)');
+    expect(stderr).not.toMatch(STACK);
+  }, 30_000);
+});
+
+describe('lines read after the stop are "not processed"', () => {
+  it('counted apart from the rejects and not towards --max-rejects', () => {
+    const rejectsPath = join(dir, 'np-rejects.ndjson');
+    const summaryPath = join(dir, 'np-summary.json');
+    const r = run(['--model', modelPath, '--max-rejects', '2', '--rejects', rejectsPath, '--summary-json', summaryPath, '--progress-ms', '0'], '1,2\n'.repeat(10));
+    expect(r.code).toBe(4);
+    const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as StreamSummary;
+    expect(summary.stoppedBy).toBe('max rejects');
+    expect(summary.linesRead).toBe(10);
+    expect(summary.recordsRejected).toBe(3); // the third one is over the limit and stops the command
+    expect(summary.linesNotProcessed).toBe(7);
+    expect(summary.rejectReasons).toEqual({ 'expected 5 fields, got 2': 3 });
+    expect(ndjson<{ line: number }>(readFileSync(rejectsPath, 'utf8')).map((x) => x.line)).toEqual([1, 2, 3]);
+    expect(r.stderr).toContain('lines read 10 = header 0 + scored 0 + rejected 3 + not processed 7');
   });
 });

@@ -3,12 +3,17 @@
  * its own), called by `npm run bench`. Prints one JSON line.
  *
  *   node dist/cli/bench-run.js ours|ours-1thread|ml --x X.f64 --y y.i8 --cols 5
+ *
+ * Exit codes: 0 done, 2 bad usage, 4 --x / --y unreadable or of mismatched sizes,
+ * 1 unexpected failure (a bug; set DEBUG=1 for the stack trace).
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { IsolationForest, type AnomalyDetector } from '../model/forest';
 import { createMatrix } from '../core/matrix';
 import { summarizeDetection } from '../eval/metrics';
 import { MlIsolationForestAdapter } from '../model/ml-forest-adapter';
+import { integerOption, parseOptions } from './args';
+import { CliError, runCommand, UsageError } from './command';
 
 export interface RunResult {
   fitSeconds: number;
@@ -40,17 +45,32 @@ function readShared(path: string): Float64Array {
   }
 }
 
-function arg(name: string): string {
-  const i = process.argv.indexOf(name);
-  if (i < 0 || i + 1 >= process.argv.length) throw new Error(`missing ${name}`);
-  return process.argv[i + 1];
-}
+/** Exit code when --x or --y cannot be read. */
+export const EXIT_INPUT = 4;
 
-async function main(): Promise<void> {
-  const contestant = process.argv[2];
-  const cols = Number(arg('--cols'));
-  const data = readShared(arg('--x'));
-  const y = Int8Array.from(readFileSync(arg('--y')));
+const CONTESTANTS = ['ours', 'ours-1thread', 'ml'] as const;
+
+/** `bench-run` on `argv`; @returns the exit code: 0, 2 bad usage, 4 unreadable data, 1 a bug */
+export async function main(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseOptions(argv, { x: { type: 'string' }, y: { type: 'string' }, cols: { type: 'string' } }, true);
+  const contestant = positionals[0];
+  if (positionals.length !== 1 || !(CONTESTANTS as readonly string[]).includes(contestant)) {
+    throw new UsageError(`give one contestant (${CONTESTANTS.join(', ')}), got ${JSON.stringify(positionals.join(' '))}`);
+  }
+  if (!values.x || !values.y || !values.cols) throw new UsageError('--x X.f64, --y y.i8 and --cols N are required');
+  const cols = integerOption('--cols', values.cols);
+  const read = <T>(path: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      throw new CliError(`cannot read ${path}: ${(e as Error).message}`, EXIT_INPUT);
+    }
+  };
+  const data = read(values.x, () => readShared(values.x!));
+  const y = read(values.y, () => Int8Array.from(readFileSync(values.y!)));
+  if (data.length % cols !== 0 || y.length !== data.length / cols) {
+    throw new CliError(`${values.x} holds ${data.length} values, not ${y.length} rows (${values.y}) x ${cols} columns`, EXIT_INPUT);
+  }
   const X = createMatrix(data.length / cols, cols, data);
   const options = { nEstimators: 100, maxSamples: 'auto' as const, contamination: 0.05, seed: 42 };
   let model: AnomalyDetector;
@@ -72,7 +92,7 @@ async function main(): Promise<void> {
     model = adapter;
     if (X.rows <= 100_000) modelBytes = adapter.modelJsonBytes(); // the JSON of the large model would not fit in a string
   } else {
-    throw new Error(`unknown contestant ${contestant}`);
+    throw new Error(`unhandled contestant ${contestant}`); // CONTESTANTS and this chain disagree: a bug
   }
   const t2 = performance.now();
   const peakMB = process.resourceUsage().maxRSS / 1024; // fit + score, before the evaluation below
@@ -92,10 +112,8 @@ async function main(): Promise<void> {
     version: contestant === 'ml' ? 'ml-isolation-forest 0.1.0' : `node ${process.version}`,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(0);
+  return 0;
 }
 
-main().catch((e) => {
-  console.error((e as Error).stack ?? e);
-  process.exit(1);
-});
+// forceExit: the worker pool of the threaded forest would keep the process alive
+if (require.main === module) runCommand('bench-run', main, { forceExit: true });

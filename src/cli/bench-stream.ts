@@ -18,6 +18,8 @@ import { bundleFromPipeline, runPipeline } from '../workflow/pipeline';
 import { simulateBatch } from '../data/simulate';
 import { textTable, type TableRow } from '../notebook/tables';
 import type { StreamSummary } from './stream';
+import { integerOption, parseOptions } from './args';
+import { CliError, runCommand } from './command';
 
 async function writeCsv(path: string, rows: number): Promise<void> {
   const out = createWriteStream(path);
@@ -50,14 +52,33 @@ async function pipeThrough(model: string, csv: string, dir: string, threads: num
   createReadStream(csv, { highWaterMark: 1 << 20 }).pipe(child.stdin);
   const [code] = (await once(child, 'close')) as [number];
   const seconds = (performance.now() - started) / 1000;
-  if (code !== 0) throw new Error(`stream command failed (exit ${code}):\n${stderr}`);
+  if (code !== 0) {
+    process.stderr.write(stderr);
+    throw new CliError(`the stream command failed with exit code ${code} on ${csv} (its stderr is above)`, EXIT_RUN_FAILED);
+  }
   return { seconds, summary: JSON.parse(readFileSync(summaryPath, 'utf8')) as StreamSummary };
 }
 
-async function main(): Promise<void> {
-  const i = process.argv.indexOf('--rows');
-  const rows = i >= 0 ? Number(process.argv[i + 1]) : 1_000_000;
-  if (!Number.isInteger(rows) || rows < 1000) throw new Error(`--rows must be an integer >= 1000, got ${process.argv[i + 1]}`);
+/** Exit code when a measured stream run fails or miscounts. */
+export const EXIT_RUN_FAILED = 3;
+
+const USAGE = `usage: npm run bench:stream -- [--rows N]
+
+Pipes CSV files of N/4 and N rows (default N = 1,000,000, at least 1000) of the reference
+distributions through the stream command, on 2 threads and on 1, and prints rows/s and
+peak memory.
+
+Exit codes: 0 done, 2 bad usage, 3 a measured run failed or miscounted, 1 unexpected
+failure (a bug; set DEBUG=1 for the stack trace).`;
+
+/** `npm run bench:stream` on `argv`; @returns the exit code (see USAGE) */
+export async function main(argv: readonly string[]): Promise<number> {
+  const { values } = parseOptions(argv, { help: { type: 'boolean', short: 'h' }, rows: { type: 'string' } });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const rows = integerOption('--rows', values.rows ?? '1000000', 1000);
   const dir = mkdtempSync(join(tmpdir(), 'netflow-bench-stream-'));
   try {
     const model = join(dir, 'model.json');
@@ -68,7 +89,9 @@ async function main(): Promise<void> {
       await writeCsv(csv, n);
       for (const threads of [2, 1]) {
         const { seconds, summary } = await pipeThrough(model, csv, dir, threads);
-        if (summary.recordsScored !== n || summary.linesRead !== n + 1) throw new Error(`expected ${n} records scored, got ${summary.recordsScored}`);
+        if (summary.recordsScored !== n || summary.linesRead !== n + 1) {
+          throw new CliError(`expected ${n} records scored of ${n + 1} lines, got ${summary.recordsScored} of ${summary.linesRead}`, EXIT_RUN_FAILED);
+        }
         table.push({
           rows: n.toLocaleString('en-US'),
           'input MiB': (statSync(csv).size / 2 ** 20).toFixed(1),
@@ -87,9 +110,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  return 0;
 }
 
-main().catch((e) => {
-  console.error(`npm run bench:stream: ${(e as Error).stack ?? e}`);
-  process.exit(1);
-});
+if (require.main === module) runCommand('bench:stream', main, { help: 'npm run bench:stream -- --help' });

@@ -101,10 +101,24 @@ export interface ExecuteOptions {
   onResult?: (run: NotebookRun) => void;
 }
 
+/** scripts/execute_notebooks.py itself failed (not a notebook): a one-line message, and the end of its stderr apart. */
+export class NotebookExecutorError extends Error {
+  constructor(
+    message: string,
+    /** the last part of the executor's stderr (a Python traceback, usually) */
+    readonly stderrTail: string,
+  ) {
+    super(message);
+    this.name = 'NotebookExecutorError';
+  }
+}
+
 /**
  * Execute the notebooks in order through scripts/execute_notebooks.py (nbclient
  * with the tslab kernel), then check every executed notebook. Resolves with one
  * entry per notebook that ran; stops at the first failure.
+ *
+ * @throws NotebookExecutorError when the executor fails outside any notebook
  */
 export async function executeNotebooks(options: ExecuteOptions): Promise<NotebookRun[]> {
   const notebooks = options.notebooks ?? notebookPaths();
@@ -149,7 +163,7 @@ export async function executeNotebooks(options: ExecuteOptions): Promise<Noteboo
   }
   const code: number = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
   if (code !== 0 && (runs.length === 0 || runs.every((r) => r.ok))) {
-    throw new Error(`the notebook executor failed (exit ${code}):\n${stderr.slice(-4000)}`);
+    throw new NotebookExecutorError(`the notebook executor (scripts/execute_notebooks.py) failed with exit code ${code}`, stderr.slice(-4000));
   }
   return runs;
 }

@@ -23,9 +23,17 @@ export function jupyterEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
   };
 }
 
-/** Run a command, inheriting output; throw with the command line when it fails. */
+/** An external command (python, pip, tslab, ...) that could not start or failed; the message is one line naming it. */
+export class ExternalCommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExternalCommandError';
+  }
+}
+
+/** Run a command, inheriting output; throw an {@link ExternalCommandError} with the command line when it fails. */
 export function run(cmd: string, args: string[], options: SpawnSyncOptions = {}): void {
   const r = spawnSync(cmd, args, { stdio: 'inherit', ...options });
-  if (r.error) throw new Error(`${cmd} could not start: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${[cmd, ...args].join(' ')} failed with exit code ${r.status ?? r.signal}`);
+  if (r.error) throw new ExternalCommandError(`${cmd} could not start: ${r.error.message}`);
+  if (r.status !== 0) throw new ExternalCommandError(`${[cmd, ...args].join(' ')} failed with exit code ${r.status ?? r.signal}`);
 }

@@ -5,12 +5,38 @@
  * 2. the tslab TypeScript kernel registered in that environment with an absolute
  *    path (its default kernelspec calls a bare `tslab`, which is not on PATH),
  * Each step is skipped when already done, so running it again is cheap.
+ *
+ * Exit codes: 0 ready, 2 bad usage, 3 set-up failed (no Python 3.9+, pip or the
+ * kernel registration failed), 1 unexpected failure (a bug).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT, run, TSLAB, VENV, VENV_PYTHON } from './project';
+import { parseOptions } from './args';
+import { CliError, runCommand } from './command';
+import { ExternalCommandError, ROOT, run, TSLAB, VENV, VENV_PYTHON } from './project';
+
+/** Exit code of a failed set-up (here, and in `npm start` / `npm run lab`, which set up first). */
+export const EXIT_SETUP = 3;
+
+/** The Python side or the kernel could not be set up (exit {@link EXIT_SETUP}). */
+export class SetupError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT_SETUP);
+    this.name = 'SetupError';
+  }
+}
+
+/** Run a set-up step; a failing external command becomes a {@link SetupError}. */
+function step(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ExternalCommandError) throw new SetupError(`set-up failed: ${e.message}`);
+    throw e;
+  }
+}
 
 function findPython(): string {
   const candidates = [process.env.PYTHON, 'python3', 'python'].filter((c): c is string => !!c);
@@ -22,24 +48,34 @@ function findPython(): string {
       console.warn(`setup: ${c} is Python ${r.stdout.trim()}; need 3.9 or newer`);
     }
   }
-  throw new Error('setup: no Python 3.9+ found (tried $PYTHON, python3, python). Install Python 3 and run `npm run setup` again.');
+  throw new SetupError('no Python 3.9+ found (tried $PYTHON, python3, python); install Python 3 and run `npm run setup` again');
 }
 
+/**
+ * Create .venv and install requirements.txt into it, unless done already.
+ *
+ * @throws SetupError (exit 3) when there is no usable Python or pip fails
+ */
 export function ensureVenv(): void {
   if (!existsSync(VENV_PYTHON)) {
     const py = findPython();
     console.log(`setup: creating ${VENV} with ${py}`);
-    run(py, ['-m', 'venv', VENV]);
+    step(() => run(py, ['-m', 'venv', VENV]));
   }
   const reqFile = join(ROOT, 'requirements.txt');
   const stamp = join(VENV, '.requirements.sha256');
   const hash = createHash('sha256').update(readFileSync(reqFile)).digest('hex');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return;
   console.log('setup: installing the Python side (JupyterLab, nbclient) into .venv');
-  run(VENV_PYTHON, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', reqFile]);
+  step(() => run(VENV_PYTHON, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', reqFile]));
   writeFileSync(stamp, hash);
 }
 
+/**
+ * Register the tslab kernel in .venv with an absolute path, unless done already.
+ *
+ * @throws SetupError (exit 3) when tslab is missing or its registration fails
+ */
 export function ensureKernel(): void {
   const spec = join(VENV, 'share', 'jupyter', 'kernels', 'tslab', 'kernel.json');
   if (existsSync(spec)) {
@@ -50,22 +86,35 @@ export function ensureKernel(): void {
       // unreadable spec: reinstall it below
     }
   }
-  if (!existsSync(TSLAB)) throw new Error(`setup: ${TSLAB} is missing; run \`npm install\` first`);
+  if (!existsSync(TSLAB)) throw new SetupError(`${TSLAB} is missing; run \`npm install\` first`);
   console.log('setup: registering the tslab TypeScript kernel in .venv');
-  run(TSLAB, ['install', `--python=${VENV_PYTHON}`, '--sys-prefix', `--binary=${TSLAB}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  step(() => run(TSLAB, ['install', `--python=${VENV_PYTHON}`, '--sys-prefix', `--binary=${TSLAB}`], { stdio: ['ignore', 'ignore', 'inherit'] }));
 }
 
+/** Both steps; @throws SetupError (exit 3) */
 export function setup(): void {
   ensureVenv();
   ensureKernel();
 }
 
-if (require.main === module) {
-  try {
-    setup();
-    console.log('setup: ready (.venv with JupyterLab and the TypeScript kernel)');
-  } catch (e) {
-    console.error((e as Error).message);
-    process.exit(1);
+const USAGE = `usage: npm run setup
+
+Creates .venv (JupyterLab, nbclient) and registers the tslab TypeScript kernel in it;
+steps already done are skipped.
+
+Exit codes: 0 ready, 2 bad usage, 3 set-up failed (no Python 3.9+, pip or the kernel
+registration failed), 1 unexpected failure (a bug; set DEBUG=1 for the stack trace).`;
+
+/** `npm run setup` on `argv`; @returns the exit code */
+export function main(argv: readonly string[]): number {
+  const { values } = parseOptions(argv, { help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
   }
+  setup();
+  console.log('setup: ready (.venv with JupyterLab and the TypeScript kernel)');
+  return 0;
 }
+
+if (require.main === module) runCommand('setup', main, { help: 'npm run setup -- --help' });

@@ -7,10 +7,11 @@
  */
 import { copyFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { ParamsError, type Params } from '../core/params';
+import type { Params } from '../core/params';
 import { ARTIFACTS_ENV, artifactsDir, PRODUCERS } from '../persist/workspace';
-import { describeOverrides, paramsEnv, paramsFromArgs, parseCommonArgs } from './args';
-import { describeFailure, executeNotebooks, notebookPaths } from './notebooks';
+import { COMMON_OPTIONS, describeOverrides, paramsEnv, paramsFromArgs, parseOptions } from './args';
+import { CliError, runCommand, UsageError } from './command';
+import { describeFailure, executeNotebooks, NotebookExecutorError, notebookPaths } from './notebooks';
 import { NOTEBOOKS, ROOT } from './project';
 import { setup } from './setup';
 
@@ -26,7 +27,11 @@ registering the kernel if needed) and writes, under artifacts/:
   --params FILE        a JSON file of parameter overrides
   --update-notebooks   copy the executed notebooks back into notebooks/ (default parameters only),
                        so the committed notebooks carry the outputs of a default run
-Parameters are checked before anything runs; see README.md for the list.`;
+Parameters are checked before anything runs; see README.md for the list.
+
+Exit codes: 0 done, 2 bad usage or parameters, 3 set-up failed (Python, pip, kernel),
+4 a notebook failed (the failing cell and its error are printed; the executed notebook
+is kept), 1 unexpected failure (a bug; set DEBUG=1 for the stack trace).`;
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -76,28 +81,24 @@ function printSummary(params: Params, overrides: string, dir: string, runs: { no
   console.log(lines.join('\n'));
 }
 
-async function main(): Promise<number> {
+/** Exit code when a notebook fails (or the executor does, or the run writes no model). */
+export const EXIT_NOTEBOOK = 4;
+
+const START_OPTIONS = { ...COMMON_OPTIONS, 'update-notebooks': { type: 'boolean' } } as const;
+
+/** `npm start` on `argv`; @returns the exit code (see USAGE) */
+export async function main(argv: readonly string[]): Promise<number> {
   const started = Date.now() - Math.round(process.uptime() * 1000); // include node start-up
-  let args;
-  let loaded;
-  try {
-    args = parseCommonArgs(process.argv.slice(2));
-    if (args.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    const unknown = args.rest.filter((a) => a !== '--update-notebooks');
-    if (unknown.length) throw new ParamsError(`unknown argument ${unknown[0]}\n\n${USAGE}`);
-    loaded = paramsFromArgs(args);
-  } catch (e) {
-    console.error(`npm start: ${(e as Error).message}`);
-    return 2;
+  const { values } = parseOptions(argv, START_OPTIONS);
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
   }
-  const updateNotebooks = args.rest.includes('--update-notebooks');
+  const loaded = paramsFromArgs({ sets: values.set ?? [], paramsFile: values.params });
+  const updateNotebooks = values['update-notebooks'] ?? false;
   const overrides = describeOverrides(loaded);
   if (updateNotebooks && overrides !== 'defaults') {
-    console.error(`npm start: --update-notebooks only with the default parameters (got ${overrides}): committed notebooks show the reference run`);
-    return 2;
+    throw new UsageError(`--update-notebooks only with the default parameters (got ${overrides}): committed notebooks show the reference run`);
   }
   console.log(`parameters: ${overrides}`);
 
@@ -108,34 +109,33 @@ async function main(): Promise<number> {
   for (const name of Object.keys(PRODUCERS)) rmSync(join(dir, name), { force: true });
   const outDir = join(dir, 'notebooks');
   const htmlDir = join(dir, 'html');
-  const runs = await executeNotebooks({
-    outDir,
-    htmlDir,
-    env: { ...paramsEnv(loaded), [ARTIFACTS_ENV]: dir },
-    onResult: (r) => console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.notebook.padEnd(34)} ${r.seconds.toFixed(1)} s`),
-  });
+  let runs;
+  try {
+    runs = await executeNotebooks({
+      outDir,
+      htmlDir,
+      env: { ...paramsEnv(loaded), [ARTIFACTS_ENV]: dir },
+      onResult: (r) => console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.notebook.padEnd(34)} ${r.seconds.toFixed(1)} s`),
+    });
+  } catch (e) {
+    if (!(e instanceof NotebookExecutorError)) throw e;
+    process.stderr.write(e.stderrTail.endsWith('\n') || e.stderrTail === '' ? e.stderrTail : `${e.stderrTail}\n`);
+    throw new CliError(e.message, EXIT_NOTEBOOK);
+  }
   const failed = runs.find((r) => !r.ok);
   const expected = notebookPaths().length;
   if (failed) {
     console.error(`\n${describeFailure(failed)}`);
-    return 1;
+    throw new CliError(`${failed.notebook} failed`, EXIT_NOTEBOOK);
   }
-  if (runs.length !== expected) {
-    console.error(`npm start: only ${runs.length} of ${expected} notebooks ran`);
-    return 1;
-  }
+  if (runs.length !== expected) throw new CliError(`only ${runs.length} of ${expected} notebooks ran`, EXIT_NOTEBOOK);
   if (updateNotebooks) {
     for (const r of runs) copyFileSync(r.output, join(NOTEBOOKS, basename(r.output)));
     console.log(`updated ${relative(ROOT, NOTEBOOKS)}/ with the executed notebooks`);
   }
   printSummary(loaded.params, overrides, dir, runs, setupMs, Date.now() - started);
-  return existsSync(join(dir, 'model.json')) ? 0 : 1;
+  if (!existsSync(join(dir, 'model.json'))) throw new CliError(`the notebooks ran but wrote no ${relative(process.cwd(), join(dir, 'model.json'))}`, EXIT_NOTEBOOK);
+  return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(`npm start: ${(e as Error).stack ?? e}`);
-    process.exit(1);
-  },
-);
+if (require.main === module) runCommand('start', main, { help: 'npm start -- --help', forceExit: true });

@@ -6,6 +6,7 @@
  *
  * Writes artifacts/sweep.json, sweep.csv, sweep.vl.json, sweep.svg and sweep.html.
  */
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { relative } from 'node:path';
 import { htmlTable, textTable, type TableRow } from '../notebook/tables';
 import { applyOverrides, parseAssignments, ParamsError, type Params } from '../core/params';
@@ -13,9 +14,16 @@ import { runPipeline } from '../workflow/pipeline';
 import { renderSvg, sweepSpec, type SweepRow } from '../notebook/plots';
 import { simulateTraffic, type Dataset } from '../data/simulate';
 import { STAGE_KEYS, Workspace } from '../persist/workspace';
-import { describeOverrides, paramsFromArgs, parseCommonArgs } from './args';
+import { COMMON_OPTIONS, describeOverrides, paramsFromArgs, parseOptions } from './args';
+import { runCommand, UsageError, writeFailure } from './command';
 
-const USAGE = 'usage: npm run sweep -- key=v1,v2,... [--set key=value]... [--params FILE]\n  e.g. npm run sweep -- contamination=0.01,0.02,0.05,0.1';
+const USAGE = `usage: npm run sweep -- key=v1,v2,... [--set key=value]... [--params FILE]
+  e.g. npm run sweep -- contamination=0.01,0.02,0.05,0.1
+
+Runs the pipeline (no notebooks) once per value and writes artifacts/sweep.{json,csv,vl.json,svg,html}.
+
+Exit codes: 0 done, 2 bad usage or parameters (every value is checked before the first run),
+5 the results cannot be written, 1 unexpected failure (a bug; set DEBUG=1 for the stack trace).`;
 
 export interface SweepResult extends SweepRow {
   averagePrecision: number;
@@ -25,10 +33,10 @@ export interface SweepResult extends SweepRow {
 /** Validate every value first, so a typo stops the sweep before any run. */
 export function sweepPlan(base: Params, spec: string): { key: string; runs: Params[] } {
   const eq = spec.indexOf('=');
-  if (eq <= 0) throw new ParamsError(`expected key=v1,v2,..., got ${JSON.stringify(spec)}\n${USAGE}`);
+  if (eq <= 0) throw new ParamsError(`expected key=v1,v2,..., got ${JSON.stringify(spec)}`);
   const key = spec.slice(0, eq);
   const values = spec.slice(eq + 1).split(',').filter((v) => v.trim() !== '');
-  if (values.length === 0) throw new ParamsError(`no values given for ${key}\n${USAGE}`);
+  if (values.length === 0) throw new ParamsError(`no values given for ${key}`);
   const runs = values.map((v) => applyOverrides(base, parseAssignments([`${key}=${v}`]), `sweep ${key}`));
   return { key, runs };
 }
@@ -56,25 +64,26 @@ export function runSweep(key: string, runs: Params[], log: (line: string) => voi
 
 const fixed4 = (v: unknown) => (v as number).toFixed(4);
 
-async function main(): Promise<number> {
-  let plan;
-  let loaded;
+/** `npm run sweep` on `argv`; @returns the exit code (see USAGE) */
+export async function main(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseOptions(argv, COMMON_OPTIONS, true);
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`give exactly one key=v1,v2,... to sweep, got ${positionals.length}`);
+  const loaded = paramsFromArgs({ sets: values.set ?? [], paramsFile: values.params });
+  const plan = sweepPlan(loaded.params, positionals[0]);
+  const ws = new Workspace();
   try {
-    const args = parseCommonArgs(process.argv.slice(2));
-    if (args.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    if (args.rest.length !== 1) throw new ParamsError(`give exactly one key=v1,v2,... to sweep\n${USAGE}`);
-    loaded = paramsFromArgs(args);
-    plan = sweepPlan(loaded.params, args.rest[0]);
+    // a missing permission shows now, not after minutes of runs
+    mkdirSync(ws.dir, { recursive: true });
+    accessSync(ws.dir, constants.W_OK);
   } catch (e) {
-    console.error(`npm run sweep: ${(e as Error).message}`);
-    return 2;
+    writeFailure(e, 'the sweep results');
   }
   console.log(`sweep over ${plan.key} (${plan.runs.length} runs; other parameters: ${describeOverrides(loaded)})`);
   const rows = runSweep(plan.key, plan.runs, (l) => console.log(l));
-  const ws = new Workspace();
   const columns = [
     { key: 'value', title: plan.key },
     { key: 'precision', format: fixed4 },
@@ -91,23 +100,20 @@ async function main(): Promise<number> {
   const spec = sweepSpec(plan.key, rows);
   const svg = await renderSvg(spec);
   const csv = [columns.map((c) => c.key).join(','), ...rows.map((r) => columns.map((c) => String((r as unknown as TableRow)[c.key])).join(','))].join('\n');
-  const written = [
-    ws.writeJson('sweep.json', { key: plan.key, base: loaded.params, rows }),
-    ws.writeText('sweep.csv', `${csv}\n`),
-    ws.writeJson('sweep.vl.json', spec),
-    ws.writeText('sweep.svg', svg),
-    ws.writeText('sweep.html', `<!doctype html><meta charset="utf-8"><title>${caption}</title>\n${htmlTable(tableRows, { columns, caption })}\n${svg}\n`),
-  ];
+  let written: string[];
+  try {
+    written = [
+      ws.writeJson('sweep.json', { key: plan.key, base: loaded.params, rows }),
+      ws.writeText('sweep.csv', `${csv}\n`),
+      ws.writeJson('sweep.vl.json', spec),
+      ws.writeText('sweep.svg', svg),
+      ws.writeText('sweep.html', `<!doctype html><meta charset="utf-8"><title>${caption}</title>\n${htmlTable(tableRows, { columns, caption })}\n${svg}\n`),
+    ];
+  } catch (e) {
+    writeFailure(e, 'the sweep results');
+  }
   console.log(`\nwrote ${written.map((p) => relative(process.cwd(), p)).join(', ')}`);
   return 0;
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (e) => {
-      console.error(`npm run sweep: ${(e as Error).stack ?? e}`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand('sweep', main, { help: 'npm run sweep -- --help', forceExit: true });
