@@ -191,6 +191,31 @@ describe('exit codes', () => {
       expect(r.stderr).not.toContain('lines read');
     }
   });
+  it('3 with --key-file: an unsigned bundle, one signed with another key, or an unreadable key file; the right key scores', () => {
+    const keyA = join(dir, 'a.key');
+    const keyB = join(dir, 'b.key');
+    writeFileSync(keyA, 'team-a-model-signing-key-0123456789\n');
+    writeFileSync(keyB, 'team-b-model-signing-key-0123456789\n');
+    const signed = join(dir, 'signed.json');
+    saveBundle(signed, loadBundle(modelPath).bundle, { key: readFileSync(keyA, 'utf8').trim() });
+    const row = `${goodRows[0].join(',')}\n`;
+    for (const [model, key, message] of [
+      [modelPath, keyA, /unsigned/],
+      [signed, keyB, /another key/],
+      [signed, join(dir, 'no.key'), /cannot read the model key file .*no\.key: no such file/],
+    ] as const) {
+      const r = run(['--model', model, '--key-file', key, '--quiet'], row);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stdout).toBe('');
+    }
+    const ok = run(['--model', signed, '--key-file', keyA, '--quiet'], row);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toContain('lines read');
+    // without a key the signed bundle still loads (its checksum is still checked)
+    expect(run(['--model', signed, '--quiet'], row).code).toBe(0);
+  });
   it('4: more rejects than --max-rejects, a header without a model feature, an unreadable input', () => {
     const many = run(['--model', modelPath, '--max-rejects', '2', '--rejects', join(dir, 'r.ndjson')], '1,2\n'.repeat(10));
     expect(many.code).toBe(4);

@@ -13,6 +13,7 @@ import { closeSync, createWriteStream, existsSync, openSync, statSync, writeSync
 import { open } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { ArtifactError, loadBundle, type LoadedModel } from '../persist/bundle';
+import { ModelKeyError, readModelKey } from '../persist/signing';
 import { InputError, LineSplitter, RecordParser, type InputFormat } from '../data/records';
 import { createBatchScorer, type ScoredBatch } from '../stream/scorer';
 import { DriftWindow, LatencyStats } from '../stream/stats';
@@ -34,6 +35,8 @@ const USAGE = `usage: npm run stream -- --model FILE [options]
 Scores records with a saved model bundle (notebook 07 writes artifacts/model.json).
 
   --model FILE          the model bundle (required)
+  --key-file FILE       require the bundle to be signed with this HMAC key (default: the
+                        key in $ANOMALY_MODEL_KEY if set, else no signature check)
   --input FILE|-        records to score (default: - = stdin)
   --follow              keep reading a file that is still being appended to (stop with Ctrl-C)
   --format csv|ndjson   input format (default: from the file name, else csv). CSV with or
@@ -61,7 +64,8 @@ read. Lines read after the command decided to stop are counted as "not processed
 (not as rejects, and not towards --max-rejects).
 
 Exit codes: 0 done (also after SIGINT/SIGTERM, or when the reader of the alerts
-closes the pipe), 2 bad usage, 3 model bundle missing, corrupt or tampered, 4 input
+closes the pipe), 2 bad usage, 3 model bundle missing, corrupt or tampered (or, with a key, unsigned or
+signed with another key; or the key file unreadable), 4 input
 error (unreadable input, unusable CSV header, more rejects than --max-rejects),
 5 output error (an output cannot be opened or written: missing directory, no
 permission, full disk, a closed pipe on the rejects; takes precedence over 4),
@@ -69,6 +73,8 @@ permission, full disk, a closed pipe on the rejects; takes precedence over 4),
 
 export interface StreamOptions {
   model: string;
+  /** HMAC key file: the bundle must carry a signature made with this key */
+  keyFile?: string;
   input: string;
   follow: boolean;
   format: InputFormat;
@@ -89,6 +95,7 @@ export interface StreamOptions {
 const STREAM_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   model: { type: 'string' },
+  'key-file': { type: 'string' },
   input: { type: 'string' },
   follow: { type: 'boolean' },
   format: { type: 'string' },
@@ -127,6 +134,7 @@ export function parseStreamArgs(argv: readonly string[]): StreamOptions | 'help'
   if (v.follow && input === '-') throw new UsageError('--follow needs --input FILE (stdin is followed anyway until it ends)');
   return {
     model: v.model,
+    keyFile: v['key-file'],
     input,
     follow: v.follow ?? false,
     format: v.format ?? (/\.(nd)?jsonl?$/i.test(input) ? 'ndjson' : 'csv'),
@@ -327,11 +335,16 @@ function inputChunks(path: string, follow: boolean, state: { stopped: boolean; w
 
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-/** The model bundle; a bad one stops the command before anything is opened. */
-function loadModel(path: string): LoadedModel {
+/**
+ * The model bundle; a bad one stops the command before anything is opened.
+ * With a key (--key-file, else $ANOMALY_MODEL_KEY) an unsigned bundle or one
+ * signed with another key is a bad bundle too.
+ */
+function loadModel(path: string, keyFile: string | undefined): LoadedModel {
   try {
-    return loadBundle(path);
+    return loadBundle(path, { key: readModelKey({ keyFile }) });
   } catch (e) {
+    if (e instanceof ModelKeyError) throw new CliError(`cannot use the model key: ${e.message}`, EXIT.model);
     if (e instanceof ArtifactError) throw new CliError(`cannot use the model: ${e.message}`, EXIT.model);
     throw e;
   }
@@ -364,7 +377,7 @@ function openOutputs(opts: StreamOptions): { alerts: Output; rejects: Output; su
  * @throws CliError for a bad model bundle (3) or a missing input file (4)
  */
 export async function runStream(opts: StreamOptions): Promise<{ code: number; summary: StreamSummary }> {
-  const model = loadModel(opts.model);
+  const model = loadModel(opts.model, opts.keyFile);
   if (opts.input !== '-' && !existsSync(opts.input)) throw new CliError(`cannot read input ${opts.input}: no such file`, EXIT.input);
   const d = model.featureNames.length;
   const contamination = model.params.contamination;
