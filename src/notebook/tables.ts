@@ -190,3 +190,89 @@ export function dataFrameRows(df: { columns: string[]; values: unknown[] }, inde
     return row;
   });
 }
+
+/**
+ * The anomaly score s(x) = 2^(-E[h(x)]/c(psi)) of the isolation-forest paper
+ * (= -scoreSamples) summarised per true class, with the threshold in the same
+ * units, so a text about "how high anomalies score" can quote real numbers.
+ *
+ * @param scoreSamples scikit-learn's score_samples (-s(x), lower = more abnormal)
+ * @param truth labels, -1 anomaly / 1 normal
+ * @param offset the decision threshold on scoreSamples (shown as -offset)
+ * @returns one row per class: rows, min, 5%, median, 95%, max of s(x), and the threshold
+ */
+export function scoreRangeRows(scoreSamples: ArrayLike<number>, truth: ArrayLike<number>, offset: number): TableRow[] {
+  return [1, -1].map((label) => {
+    const s: number[] = [];
+    for (let i = 0; i < truth.length; i++) if (truth[i] === label) s.push(-scoreSamples[i]);
+    return {
+      class: label === -1 ? 'anomaly (-1)' : 'normal (1)',
+      rows: s.length,
+      'min s(x)': s.length ? percentile(s, 0) : NaN,
+      '5%': s.length ? percentile(s, 5) : NaN,
+      median: s.length ? percentile(s, 50) : NaN,
+      '95%': s.length ? percentile(s, 95) : NaN,
+      'max s(x)': s.length ? percentile(s, 100) : NaN,
+      threshold: -offset,
+    };
+  });
+}
+
+/**
+ * Where the false alarms (normal rows flagged -1) lie in a full PCA projection:
+ * their distance from the centre in the plotted plane (the first `planeComponents`
+ * components) and in the remaining components, each with its percentile among
+ * all normal rows. A false alarm in the core of the plotted plane but at the
+ * edge of the other components is unusual in directions the picture cannot show.
+ *
+ * @param projected PCA projection with more than `planeComponents` columns
+ * @param truth labels, -1 anomaly / 1 normal
+ * @param predictions -1 flagged / 1 passed
+ * @param planeComponents components of the plotted plane (default 2)
+ * @returns one row per false alarm, in row order
+ */
+export function falseAlarmPlacementRows(projected: Matrix, truth: ArrayLike<number>, predictions: ArrayLike<number>, planeComponents = 2): TableRow[] {
+  const k = projected.cols;
+  if (k <= planeComponents) throw new RangeError(`falseAlarmPlacementRows needs more than ${planeComponents} components, got ${k}`);
+  const radius = (i: number, from: number, to: number) => {
+    let s = 0;
+    for (let j = from; j < to; j++) s += projected.data[i * k + j] ** 2;
+    return Math.sqrt(s);
+  };
+  const inPlane: number[] = [];
+  const beyond: number[] = [];
+  for (let i = 0; i < truth.length; i++) {
+    if (truth[i] !== 1) continue;
+    inPlane.push(radius(i, 0, planeComponents));
+    beyond.push(radius(i, planeComponents, k));
+  }
+  inPlane.sort((a, b) => a - b);
+  beyond.sort((a, b) => a - b);
+  // share of normal rows at or below v, as a percentage
+  const rank = (sorted: number[], v: number) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] <= v) lo = mid + 1;
+      else hi = mid;
+    }
+    return (100 * lo) / sorted.length;
+  };
+  const plane = `PC1-PC${planeComponents}`;
+  const rest = `PC${planeComponents + 1}-PC${k}`;
+  const rows: TableRow[] = [];
+  for (let i = 0; i < truth.length; i++) {
+    if (truth[i] !== 1 || predictions[i] !== -1) continue;
+    const a = radius(i, 0, planeComponents);
+    const b = radius(i, planeComponents, k);
+    rows.push({
+      row: i,
+      [`distance in ${plane}`]: a,
+      [`percentile (${plane})`]: Math.round(rank(inPlane, a)),
+      [`distance in ${rest}`]: b,
+      [`percentile (${rest})`]: Math.round(rank(beyond, b)),
+    });
+  }
+  return rows;
+}
