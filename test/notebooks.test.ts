@@ -68,7 +68,7 @@ describe('the eight notebooks run headless from a clean artifacts folder', () =>
     for (const f of ['params.json', 'traffic.csv', 'preprocess.json', 'forest.json', 'predictions.json', 'metrics.json', 'model.json', 'stream-summary.json']) {
       expect(files, f).toContain(f);
     }
-    expect(readdirSync(join(artifacts, 'figures')).filter((f) => f.endsWith('.svg')).length).toBe(4);
+    expect(readdirSync(join(artifacts, 'figures')).filter((f) => f.endsWith('.svg')).length).toBe(7);
   });
 
   it('each plot carries both the Vega-Lite and the SVG representation, in one output', () => {
@@ -83,9 +83,9 @@ describe('the eight notebooks run headless from a clean artifacts folder', () =>
         }
       }
     }
-    // 01 histograms, 02 PCA, 04 scores, 06 four figures, 08 live timeline
-    expect(plots).toBe(8);
-    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb']) {
+    // 01 histograms, 02 PCA, 03 path lengths, 04 scores, 06 seven figures, 08 live timeline
+    expect(plots).toBe(12);
+    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '03_train_isolation_forest.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb']) {
       expect(outputsOf(executed[name]).some(({ output }) => VEGALITE_MIME in (output.data ?? {})), name).toBe(true);
     }
   });

@@ -672,3 +672,153 @@ export function pcaPredictionDensitySpec(projected: Matrix, truth: ArrayLike<num
     config: CONFIG,
   } as VegaLiteSpec;
 }
+
+/**
+ * Distribution of the mean path length E[h(x)] per true class, with c(psi),
+ * the path length that gives s(x) = 0.5: anomalies are isolated in fewer
+ * splits, so their histogram sits to the left.
+ *
+ * @param pathLengths E[h(x)] per row (see meanPathLengths)
+ * @param truth labels, -1 anomaly / 1 normal
+ * @param cPsi the average path length c(psi), drawn as a dashed line
+ */
+export function pathLengthHistogramSpec(pathLengths: ArrayLike<number>, truth: ArrayLike<number>, cPsi: number, options: { bins?: number } = {}): VegaLiteSpec {
+  const bins = options.bins ?? 40;
+  const [lo0, hi0] = extent(pathLengths);
+  const lo = Math.min(lo0, cPsi);
+  const hi = Math.max(hi0, cPsi);
+  const values = classBins(pathLengths, truth, lo, hi, bins, 3);
+  return {
+    $schema: SCHEMA,
+    title: { text: 'How many splits isolate a row?', subtitle: `mean path length over all trees, per true class; dashed: c(ψ) = ${cPsi.toFixed(2)}, where s(x) = 0.5` },
+    width: 520,
+    height: 240,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'bar', opacity: 0.75, binSpacing: 0 },
+        encoding: {
+          x: { field: 'start', type: 'quantitative', bin: { binned: true }, title: 'mean path length E[h(x)] (splits)' },
+          x2: { field: 'end' },
+          y: { field: 'share', type: 'quantitative', title: 'share of the class', stack: null, axis: { format: '.0%' } },
+          color: classColor('true label'),
+          tooltip: [
+            { field: 'class', type: 'nominal' },
+            { field: 'start', type: 'quantitative', title: 'from' },
+            { field: 'end', type: 'quantitative', title: 'to' },
+            { field: 'count', type: 'quantitative', title: 'rows' },
+          ],
+        },
+      },
+      {
+        data: { values: [{ c: cPsi }] },
+        mark: { type: 'rule', color: COLORS.threshold, strokeDash: [6, 4], strokeWidth: 2 },
+        encoding: { x: { field: 'c', type: 'quantitative' } },
+      },
+    ],
+    config: CONFIG,
+  } as VegaLiteSpec;
+}
+
+export interface DecisionMapOptions {
+  /** axis titles (default PC1, PC2) */
+  xTitle?: string;
+  yTitle?: string;
+  title?: string;
+  /** subtitle: say which model the map shows */
+  subtitle?: string;
+  /** at most this many normal rows are drawn, thinned evenly (default 1000; every anomaly is drawn); the subtitle says so */
+  maxNormal?: number;
+}
+
+/**
+ * scikit-learn's "path length decision boundary" picture: the decision
+ * function of a two-feature forest as a heatmap over the plane (blue = normal
+ * side, red = flagged side), the boundary where it crosses 0 as a black line,
+ * and the rows on top (shape and colour = true label).
+ *
+ * @param grid the decision function on a grid (see decisionGrid)
+ * @param boundary the level-0 segments of that grid (see contourSegments)
+ * @param points the rows, two columns in the grid's coordinates
+ * @param truth labels, -1 anomaly / 1 normal
+ */
+export function decisionMapSpec(
+  grid: { xs: ArrayLike<number>; ys: ArrayLike<number>; values: ArrayLike<number> },
+  boundary: ReadonlyArray<{ x: number; y: number; x2: number; y2: number }>,
+  points: Matrix,
+  truth: ArrayLike<number>,
+  options: DecisionMapOptions = {},
+): VegaLiteSpec {
+  const nx = grid.xs.length;
+  const ny = grid.ys.length;
+  const half = (a: ArrayLike<number>, k: number) => (k + 1 < a.length ? (a[k + 1] - a[k]) / 2 : (a[k] - a[k - 1]) / 2);
+  const cells: Record<string, number>[] = [];
+  let maxAbs = 0;
+  for (let j = 0; j < ny; j++) {
+    for (let i = 0; i < nx; i++) {
+      const v = grid.values[j * nx + i];
+      maxAbs = Math.max(maxAbs, Math.abs(v));
+      const hx = half(grid.xs, i);
+      const hy = half(grid.ys, j);
+      cells.push({ x: round(grid.xs[i] - hx), x2: round(grid.xs[i] + hx), y: round(grid.ys[j] - hy), y2: round(grid.ys[j] + hy), decision: round(v, 4) });
+    }
+  }
+  const normal: number[] = [];
+  const anomalous: number[] = [];
+  for (let i = 0; i < points.rows; i++) (truth[i] === -1 ? anomalous : normal).push(i);
+  const maxNormal = options.maxNormal ?? 1000;
+  const step = Math.max(1, normal.length / maxNormal);
+  const keptNormal: number[] = [];
+  for (let k = 0; Math.floor(k * step) < normal.length; k++) keptNormal.push(normal[Math.floor(k * step)]);
+  // normal rows first, so anomalies are drawn on top
+  const pts = [...keptNormal, ...anomalous].map((i) => ({ row: i, x: round(points.data[i * points.cols], 3), y: round(points.data[i * points.cols + 1], 3), truth: classOf(truth[i]) }));
+  const thinned = keptNormal.length < normal.length ? `; ${keptNormal.length.toLocaleString('en-US')} of ${normal.length.toLocaleString('en-US')} normal rows drawn, every anomaly` : '';
+  const xTitle = options.xTitle ?? 'PC1';
+  const yTitle = options.yTitle ?? 'PC2';
+  return {
+    $schema: SCHEMA,
+    title: { text: options.title ?? 'Decision function over the plane', subtitle: `${options.subtitle ?? 'colour: decision function (red = flagged side); black line: decision boundary'}${thinned}` },
+    width: 520,
+    height: 380,
+    layer: [
+      {
+        data: { values: cells },
+        mark: { type: 'rect' },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', title: xTitle, scale: { nice: false, zero: false } },
+          x2: { field: 'x2' },
+          y: { field: 'y', type: 'quantitative', title: yTitle, scale: { nice: false, zero: false } },
+          y2: { field: 'y2' },
+          color: {
+            field: 'decision',
+            type: 'quantitative',
+            title: 'decision function',
+            scale: { scheme: 'redblue', domain: [-maxAbs, maxAbs], domainMid: 0 },
+          },
+          tooltip: [{ field: 'decision', type: 'quantitative', format: '.4f' }],
+        },
+      },
+      {
+        data: { values: pts },
+        mark: { type: 'point', filled: true, size: 14, opacity: 0.6, stroke: 'white', strokeWidth: 0.3 },
+        encoding: {
+          x: { field: 'x', type: 'quantitative' },
+          y: { field: 'y', type: 'quantitative' },
+          shape: { field: 'truth', type: 'nominal', title: 'true label', scale: { domain: ['normal', 'anomalous'], range: ['circle', 'triangle-up'] } },
+          fill: { field: 'truth', type: 'nominal', title: 'true label', scale: { domain: ['normal', 'anomalous'], range: ['#ffffff', '#222222'] } },
+          tooltip: [
+            { field: 'row', type: 'quantitative' },
+            { field: 'truth', type: 'nominal', title: 'true label' },
+          ],
+        },
+      },
+      {
+        data: { values: boundary.map((s) => ({ x: round(s.x), y: round(s.y), x2: round(s.x2), y2: round(s.y2) })) },
+        mark: { type: 'rule', color: '#000000', strokeWidth: 2 },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, x2: { field: 'x2' }, y2: { field: 'y2' } },
+      },
+    ],
+    resolve: { scale: { color: 'independent' } },
+    config: CONFIG,
+  } as VegaLiteSpec;
+}

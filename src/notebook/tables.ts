@@ -1,5 +1,7 @@
 import { displayBundle, htmlBundle, type LiveDisplay } from './display';
-import { percentile } from '../model/forest';
+import { percentile, type IsolationForest } from '../model/forest';
+import { isolationPath, meanPathLengths } from '../model/isolation';
+import { fromRows } from '../core/matrix';
 import type { Matrix } from '../core/matrix';
 import type { ConfusionMatrix, ReportData } from '../eval/metrics';
 import type { LoadedParams } from '../core/params';
@@ -275,4 +277,62 @@ export function falseAlarmPlacementRows(projected: Matrix, truth: ArrayLike<numb
     });
   }
   return rows;
+}
+
+/**
+ * One tree's splits on several rows side by side (the isolation-forest paper's
+ * figure 1 as a table): for each depth, the feature, the random threshold and
+ * where each row went, until it reached its leaf.
+ *
+ * @param paths one isolation path per row, all from the same tree (see isolationPath)
+ * @param names a column title per row (e.g. "normal row 0")
+ * @param featureNames names of the features
+ * @returns one row per depth, then a row with each leaf's size and the path length h(x)
+ */
+export function isolationPathRows(
+  paths: ReadonlyArray<{ steps: ReadonlyArray<{ feature: number; threshold: number; value: number; side: string }>; leafRows: number; pathLength: number }>,
+  names: readonly string[],
+  featureNames: readonly string[],
+): TableRow[] {
+  const depth = Math.max(...paths.map((p) => p.steps.length));
+  const rows: TableRow[] = [];
+  for (let d = 0; d < depth; d++) {
+    const row: TableRow = { split: d + 1 };
+    paths.forEach((p, k) => {
+      const s = p.steps[d];
+      row[names[k]] = s ? `${featureNames[s.feature]} = ${s.value.toFixed(2)} ${s.side === 'left' ? '<=' : '>'} ${s.threshold.toFixed(2)}` : '(isolated)';
+    });
+    rows.push(row);
+  }
+  const leaf: TableRow = { split: 'leaf' };
+  const h: TableRow = { split: 'h(x)' };
+  paths.forEach((p, k) => {
+    leaf[names[k]] = p.leafRows === 1 ? 'isolated: alone in its leaf' : `not isolated: shares its leaf with ${p.leafRows - 1} other sample rows`;
+    h[names[k]] = `${p.steps.length} splits${p.leafRows > 1 ? ` + c(${p.leafRows})` : ''} = ${p.pathLength.toFixed(2)}`;
+  });
+  rows.push(leaf, h);
+  return rows;
+}
+
+/**
+ * Path length h(x) of a few rows in each of the first `nTrees` trees, then the
+ * mean over all trees: one tree is one random draw, the score averages them.
+ *
+ * @param forest a trained forest
+ * @param rows the rows (scaled as the forest was trained)
+ * @param names a column title per row
+ * @param nTrees how many trees to list (default 10, at most the forest's)
+ */
+export function treePathRows(forest: IsolationForest, rows: ReadonlyArray<ArrayLike<number>>, names: readonly string[], nTrees = 10): TableRow[] {
+  const out: TableRow[] = [];
+  for (let t = 0; t < Math.min(nTrees, forest.nEstimators); t++) {
+    const row: TableRow = { tree: t };
+    rows.forEach((x, k) => (row[names[k]] = isolationPath(forest, x, t).pathLength));
+    out.push(row);
+  }
+  const { pathLengths } = meanPathLengths(forest, fromRows(rows, forest.nFeatures));
+  const mean: TableRow = { tree: `mean of all ${forest.nEstimators}` };
+  rows.forEach((_, k) => (mean[names[k]] = pathLengths[k]));
+  out.push(mean);
+  return out;
 }
