@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { createMatrix, fromRows, getRow } from '../src/core/matrix';
 import { DEFAULT_PARAMS, type Params } from '../src/core/params';
 import { simulateTraffic } from '../src/data/simulate';
@@ -153,5 +154,20 @@ describe('tables and plots of the corrected claims', () => {
     expect(compileSpec(spec as never).warnings).toEqual([]);
     const { pathLengths, cPsi } = meanPathLengths(run.forest, run.scaled);
     expect(compileSpec(pathLengthHistogramSpec(pathLengths, run.data.y, cPsi)).warnings).toEqual([]);
+  });
+});
+
+describe('the hard preset', () => {
+  it('loads as a parameter file and gives curves with shape (README figures)', async () => {
+    const { loadParams } = await import('../src/core/params');
+    const { PROJECT_ROOT } = await import('../src/core/paths');
+    const loaded = loadParams({ file: join(PROJECT_ROOT, 'presets', 'hard.json'), env: {} });
+    expect(loaded.params).toMatchObject({ anomalyMean: 2, anomalyStd: 1 });
+    const m = runPipeline(loaded.params).metrics;
+    expect(m.rocAuc).toBeGreaterThan(0.96);
+    expect(m.rocAuc).toBeLessThan(0.98);
+    expect(m.averagePrecision).toBeCloseTo(0.72, 2);
+    expect(m.precision).toBeCloseTo(0.64, 2);
+    expect(m.recall).toBeCloseTo(0.67, 2);
   });
 });
