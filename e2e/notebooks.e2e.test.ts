@@ -20,10 +20,10 @@ const SCREENSHOTS = join(ARTIFACTS, 'screenshots');
 const PLOTS: Record<string, number> = {
   '01_simulate_traffic.ipynb': 1,
   '02_preprocess.ipynb': 1,
-  '03_train_isolation_forest.ipynb': 0,
+  '03_train_isolation_forest.ipynb': 1,
   '04_predict.ipynb': 1,
   '05_evaluate.ipynb': 0,
-  '06_visualize.ipynb': 4,
+  '06_visualize.ipynb': 7,
   '07_save_model.ipynb': 0,
   '08_streaming.ipynb': 1,
 };

@@ -22,3 +22,7 @@ export * from './persist/workspace';
 export * from './notebook/setup';
 export * from './notebook/stream-dashboard';
 export * from './core/version';
+export * from './model/isolation';
+export * from './model/decision-map';
+export * from './workflow/protocol';
+export * from './workflow/sweep';

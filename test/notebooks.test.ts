@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cellText, describeFailure, executeNotebooks, joinText, notebookPaths, type Notebook, type NotebookRun } from '../src/cli/notebooks';
-import { VENV_PYTHON, TSLAB } from '../src/cli/project';
+import { NOTEBOOKS, ROOT, VENV_PYTHON, TSLAB } from '../src/cli/project';
 import { DEFAULT_PARAMS } from '../src/core/params';
 import { runPipeline } from '../src/workflow/pipeline';
 import { VEGALITE_MIME } from '../src/notebook/plots';
@@ -68,7 +68,7 @@ describe('the eight notebooks run headless from a clean artifacts folder', () =>
     for (const f of ['params.json', 'traffic.csv', 'preprocess.json', 'forest.json', 'predictions.json', 'metrics.json', 'model.json', 'stream-summary.json']) {
       expect(files, f).toContain(f);
     }
-    expect(readdirSync(join(artifacts, 'figures')).filter((f) => f.endsWith('.svg')).length).toBe(4);
+    expect(readdirSync(join(artifacts, 'figures')).filter((f) => f.endsWith('.svg')).length).toBe(7);
   });
 
   it('each plot carries both the Vega-Lite and the SVG representation, in one output', () => {
@@ -83,9 +83,9 @@ describe('the eight notebooks run headless from a clean artifacts folder', () =>
         }
       }
     }
-    // 01 histograms, 02 PCA, 04 scores, 06 four figures, 08 live timeline
-    expect(plots).toBe(8);
-    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb']) {
+    // 01 histograms, 02 PCA, 03 path lengths, 04 scores, 06 seven figures, 08 live timeline
+    expect(plots).toBe(12);
+    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '03_train_isolation_forest.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb']) {
       expect(outputsOf(executed[name]).some(({ output }) => VEGALITE_MIME in (output.data ?? {})), name).toBe(true);
     }
   });
@@ -121,6 +121,59 @@ describe('the eight notebooks run headless from a clean artifacts folder', () =>
       .join('');
     expect(html).toContain(model.checksum);
     expect(html).toContain('size (KB)');
+  });
+});
+
+describe('the lab route: an override in 01\'s first cell flows through 02-08 with no other notebook edited', () => {
+  // a copy of the course beside links to the compiled library and the packages, as the notebooks expect ('../dist')
+  const course = mkdtempSync(join(tmpdir(), 'lab-route-'));
+  const nbDir = join(course, 'notebooks');
+  const labArtifacts = join(course, 'artifacts');
+  let labRuns: NotebookRun[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(nbDir);
+    symlinkSync(join(ROOT, 'dist'), join(course, 'dist'));
+    symlinkSync(join(ROOT, 'node_modules'), join(course, 'node_modules'));
+    for (const p of notebookPaths(NOTEBOOKS)) copyFileSync(p, join(nbDir, basename(p)));
+    const first = join(nbDir, EXPECTED[0]);
+    const nb = JSON.parse(readFileSync(first, 'utf8')) as Notebook;
+    const cell = nb.cells.find((c) => c.cell_type === 'code')!;
+    const source = joinText(cell.source);
+    // exactly the edit the notebooks suggest to a learner
+    const edited = source.replace('notebookSetup()', 'notebookSetup({ overrides: { anomalyMean: 2.5 } })');
+    if (edited === source) throw new Error(`01's first code cell has no notebookSetup() call to edit:\n${source}`);
+    cell.source = edited;
+    writeFileSync(first, JSON.stringify(nb));
+    labRuns = await executeNotebooks({
+      notebooks: notebookPaths(nbDir),
+      outDir: join(course, 'executed'),
+      env: { ANOMALY_ARTIFACTS_DIR: labArtifacts, ANOMALY_PARAMS: '', ANOMALY_PARAMS_FILE: '' },
+    });
+  }, 900_000);
+
+  it('all eight notebooks run', () => {
+    for (const r of labRuns) expect(r.ok, describeFailure(r)).toBe(true);
+    expect(labRuns.map((r) => basename(r.notebook))).toEqual(EXPECTED);
+  });
+
+  it('the saved model carries anomalyMean 2.5, and 08 streamed with it', () => {
+    const model = JSON.parse(readFileSync(join(labArtifacts, 'model.json'), 'utf8')) as { params: { anomalyMean: number } };
+    expect(model.params.anomalyMean).toBe(2.5);
+    const summary = JSON.parse(readFileSync(join(labArtifacts, 'stream-summary.json'), 'utf8')) as { modelChecksum: string };
+    expect(summary.modelChecksum).toBe((JSON.parse(readFileSync(join(labArtifacts, 'model.json'), 'utf8')) as { checksum: string }).checksum);
+  });
+
+  it('each later notebook says in its parameter table that it adopted the value', () => {
+    for (const r of labRuns.slice(1)) {
+      const nb = JSON.parse(readFileSync(r.output, 'utf8')) as Notebook;
+      const html = nb.cells
+        .flatMap((c) => c.outputs ?? [])
+        .map((o) => joinText((o.data?.['text/html'] as string | string[]) ?? ''))
+        .find((h) => h.includes('Experiment parameters'));
+      expect(html, r.notebook).toMatch(/\(the run of 0\d_[a-z_]+\.ipynb\)/);
+      expect(html, r.notebook).toContain('2.5 * (default 5)');
+    }
   });
 });
 

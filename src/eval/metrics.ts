@@ -492,3 +492,24 @@ export function summarizeDetection(
     report: classificationReport(y, pred, { digits: options.digits ?? 2 }),
   };
 }
+
+/**
+ * Share of normal rows flagged as anomalies (false-positive rate of the anomaly
+ * class) read from a confusion matrix with labels -1 (anomaly) and 1 (normal).
+ * Measured on normal traffic, this is the alarm rate a stream of purely normal
+ * traffic should show: the baseline to compare a stream's anomaly rate with.
+ *
+ * @param cm confusion matrix whose labels include `normalLabel` and `anomalyLabel`
+ * @param normalLabel label of normal rows (default 1)
+ * @param anomalyLabel label of anomalies (default -1)
+ * @returns false alarms / normal rows, in [0, 1]
+ * @throws RangeError when a label is missing or there are no normal rows
+ */
+export function falseAlarmRate(cm: ConfusionMatrix, normalLabel: Label = 1, anomalyLabel: Label = -1): number {
+  const n = cm.labels.indexOf(normalLabel);
+  const a = cm.labels.indexOf(anomalyLabel);
+  if (n < 0 || a < 0) throw new RangeError(`falseAlarmRate: the confusion matrix has labels ${JSON.stringify(cm.labels)}, not ${normalLabel} and ${anomalyLabel}`);
+  const normals = cm.matrix[n].reduce((s, v) => s + v, 0);
+  if (normals === 0) throw new RangeError('falseAlarmRate: the confusion matrix has no normal rows');
+  return cm.matrix[n][a] / normals;
+}

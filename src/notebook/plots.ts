@@ -443,12 +443,31 @@ export function confusionHeatmapSpec(cm: ConfusionMatrix): VegaLiteSpec {
   } as VegaLiteSpec;
 }
 
-/** Streaming timeline: anomalies per batch and the anomaly rate against the expected contamination. */
-export function batchTimelineSpec(points: readonly TimelinePoint[], options: { contamination?: number | 'auto'; totalBatches?: number } = {}): VegaLiteSpec {
+/** A reference rate drawn as a labelled dashed line in the streaming timeline. */
+export interface TimelineBaseline {
+  /** share of rows, in [0, 1] */
+  rate: number;
+  /** what the rate is, e.g. "false-alarm rate on normal training rows" (the line's label and the subtitle) */
+  label: string;
+}
+
+/**
+ * Streaming timeline: anomalies per batch and the anomaly rate per batch,
+ * against `baseline` (preferred: a false-alarm rate measured on normal traffic)
+ * or, when only `contamination` is given, the share of anomalies the model was
+ * told to expect in its training set.
+ */
+export function batchTimelineSpec(
+  points: readonly TimelinePoint[],
+  options: { contamination?: number | 'auto'; totalBatches?: number; baseline?: TimelineBaseline } = {},
+): VegaLiteSpec {
   const values = points.map((p) => ({ ...p, anomalyRate: round(p.anomalyRate, 5) }));
   const domain = [0, Math.max(options.totalBatches ?? 0, ...points.map((p) => p.batch + 1)) - 0.5];
   const x = { field: 'batch', type: 'quantitative' as const, title: 'batch', scale: { domain: [-0.5, domain[1]] }, axis: { tickMinStep: 1, format: 'd' } };
-  const expected = typeof options.contamination === 'number' ? options.contamination : undefined;
+  const line: TimelineBaseline | undefined =
+    options.baseline ??
+    (typeof options.contamination === 'number' ? { rate: options.contamination, label: 'contamination (share of anomalies the model was told to expect)' } : undefined);
+  const expected = line?.rate;
   const rateLayers: unknown[] = [
     {
       data: { values },
@@ -465,16 +484,29 @@ export function batchTimelineSpec(points: readonly TimelinePoint[], options: { c
   ];
   if (expected !== undefined) {
     rateLayers.push({
-      data: { values: [{ expected, label: `contamination ${(100 * expected).toFixed(1)}%` }] },
-      mark: { type: 'rule', strokeDash: [6, 4], color: COLORS.threshold },
-      encoding: { y: { field: 'expected', type: 'quantitative' }, tooltip: [{ field: 'label', type: 'nominal' }] },
+      data: { values: [{ expected, label: `${line!.label}: ${(100 * expected).toFixed(2)}%` }] },
+      layer: [
+        {
+          mark: { type: 'rule', strokeDash: [6, 4], color: COLORS.threshold },
+          encoding: { y: { field: 'expected', type: 'quantitative' }, tooltip: [{ field: 'label', type: 'nominal' }] },
+        },
+        {
+          // the label sits on the line, at the left edge, so the SVG says what the line is
+          mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 4, dy: -2, fontSize: 10, color: COLORS.threshold },
+          encoding: {
+            x: { datum: -0.5, type: 'quantitative' },
+            y: { field: 'expected', type: 'quantitative' },
+            text: { field: 'label', type: 'nominal' },
+          },
+        },
+      ],
     });
   }
   return {
     $schema: SCHEMA,
     title: {
       text: `Streaming: ${points.length} batch${points.length === 1 ? '' : 'es'} scored`,
-      subtitle: expected !== undefined ? 'dashed line: the share of anomalies the model was told to expect' : 'anomalies per batch',
+      subtitle: line ? `dashed line: ${line.label}` : 'anomalies per batch',
     },
     vconcat: [
       {
@@ -545,4 +577,248 @@ export async function saveFigure(base: string, spec: VegaLiteSpec): Promise<{ sp
   writeFileSync(paths.spec, `${JSON.stringify(spec, null, 1)}\n`);
   writeFileSync(paths.svg, await renderSvg(spec));
   return paths;
+}
+
+export interface PcaDensityOptions {
+  /** explained variance ratio of PC1 and PC2, for the axis titles */
+  varianceRatio?: ArrayLike<number>;
+  /** bins per axis of the density layer (default 40) */
+  bins?: number;
+  title?: string;
+}
+
+/**
+ * The PCA plane with every row accounted for: ordinary rows (true normal, not
+ * flagged) as a density layer (row counts in a grid, so none is dropped and
+ * their true weight shows), and every flagged or anomalous row as a point on
+ * top, coloured by prediction and shaped by the truth. Unlike a thinned scatter,
+ * the eye is not misled about how many normal rows surround a false alarm.
+ */
+export function pcaPredictionDensitySpec(projected: Matrix, truth: ArrayLike<number>, predictions: ArrayLike<number>, options: PcaDensityOptions = {}): VegaLiteSpec {
+  if (projected.cols < 2) throw new RangeError('pcaPredictionDensitySpec needs at least 2 components');
+  const bins = options.bins ?? 40;
+  const k = projected.cols;
+  const pc1 = Float64Array.from({ length: projected.rows }, (_, i) => projected.data[i * k]);
+  const pc2 = Float64Array.from({ length: projected.rows }, (_, i) => projected.data[i * k + 1]);
+  const [x0, x1] = extent(pc1);
+  const [y0, y1] = extent(pc2);
+  const wx = (x1 - x0) / bins || 1;
+  const wy = (y1 - y0) / bins || 1;
+  const counts = new Map<number, number>();
+  const points: Record<string, unknown>[] = [];
+  let ordinary = 0;
+  for (let i = 0; i < projected.rows; i++) {
+    if (truth[i] === -1 || predictions[i] === -1) {
+      points.push({
+        row: i,
+        pc1: round(pc1[i]),
+        pc2: round(pc2[i]),
+        truth: classOf(truth[i]),
+        prediction: predictions[i] === -1 ? 'flagged' : 'passed',
+      });
+      continue;
+    }
+    ordinary++;
+    const bx = Math.min(bins - 1, Math.floor((pc1[i] - x0) / wx));
+    const by = Math.min(bins - 1, Math.floor((pc2[i] - y0) / wy));
+    counts.set(bx * bins + by, (counts.get(bx * bins + by) ?? 0) + 1);
+  }
+  const cells = [...counts].map(([key, n]) => {
+    const bx = Math.floor(key / bins);
+    const by = key % bins;
+    return { x: round(x0 + bx * wx), x2: round(x0 + (bx + 1) * wx), y: round(y0 + by * wy), y2: round(y0 + (by + 1) * wy), rows: n };
+  });
+  const pct = (j: number) => (options.varianceRatio ? ` (${(100 * options.varianceRatio[j]).toFixed(1)}% of variance)` : '');
+  return {
+    $schema: SCHEMA,
+    title: {
+      text: options.title ?? 'PCA projection: every row, by prediction',
+      subtitle: `grey cells: ${ordinary.toLocaleString('en-US')} normal rows that passed (darker = more rows); points: every flagged or anomalous row (${points.length}), shape = true label`,
+    },
+    width: 520,
+    height: 360,
+    layer: [
+      {
+        data: { values: cells },
+        mark: { type: 'rect' },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', title: `PC1${pct(0)}` },
+          x2: { field: 'x2' },
+          y: { field: 'y', type: 'quantitative', title: `PC2${pct(1)}` },
+          y2: { field: 'y2' },
+          color: { field: 'rows', type: 'quantitative', title: 'normal rows passed per cell', scale: { scheme: 'greys', type: 'log' } },
+          tooltip: [{ field: 'rows', type: 'quantitative', title: 'normal rows in cell' }],
+        },
+      },
+      {
+        data: { values: points },
+        mark: { type: 'point', filled: true, size: 34, opacity: 0.85, stroke: 'white', strokeWidth: 0.5 },
+        encoding: {
+          x: { field: 'pc1', type: 'quantitative' },
+          y: { field: 'pc2', type: 'quantitative' },
+          fill: { field: 'prediction', type: 'nominal', title: 'prediction', scale: { domain: ['passed', 'flagged'], range: [COLORS.passed, COLORS.flagged] } },
+          shape: { field: 'truth', type: 'nominal', title: 'true label', scale: { domain: ['normal', 'anomalous'], range: ['circle', 'triangle-up'] } },
+          tooltip: [
+            { field: 'row', type: 'quantitative' },
+            { field: 'truth', type: 'nominal', title: 'true label' },
+            { field: 'prediction', type: 'nominal' },
+            { field: 'pc1', type: 'quantitative', format: '.3f' },
+            { field: 'pc2', type: 'quantitative', format: '.3f' },
+          ],
+        },
+      },
+    ],
+    resolve: { scale: { color: 'independent' } },
+    config: CONFIG,
+  } as VegaLiteSpec;
+}
+
+/**
+ * Distribution of the mean path length E[h(x)] per true class, with c(psi),
+ * the path length that gives s(x) = 0.5: anomalies are isolated in fewer
+ * splits, so their histogram sits to the left.
+ *
+ * @param pathLengths E[h(x)] per row (see meanPathLengths)
+ * @param truth labels, -1 anomaly / 1 normal
+ * @param cPsi the average path length c(psi), drawn as a dashed line
+ */
+export function pathLengthHistogramSpec(pathLengths: ArrayLike<number>, truth: ArrayLike<number>, cPsi: number, options: { bins?: number } = {}): VegaLiteSpec {
+  const bins = options.bins ?? 40;
+  const [lo0, hi0] = extent(pathLengths);
+  const lo = Math.min(lo0, cPsi);
+  const hi = Math.max(hi0, cPsi);
+  const values = classBins(pathLengths, truth, lo, hi, bins, 3);
+  return {
+    $schema: SCHEMA,
+    title: { text: 'How many splits isolate a row?', subtitle: `mean path length over all trees, per true class; dashed: c(ψ) = ${cPsi.toFixed(2)}, where s(x) = 0.5` },
+    width: 520,
+    height: 240,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'bar', opacity: 0.75, binSpacing: 0 },
+        encoding: {
+          x: { field: 'start', type: 'quantitative', bin: { binned: true }, title: 'mean path length E[h(x)] (splits)' },
+          x2: { field: 'end' },
+          y: { field: 'share', type: 'quantitative', title: 'share of the class', stack: null, axis: { format: '.0%' } },
+          color: classColor('true label'),
+          tooltip: [
+            { field: 'class', type: 'nominal' },
+            { field: 'start', type: 'quantitative', title: 'from' },
+            { field: 'end', type: 'quantitative', title: 'to' },
+            { field: 'count', type: 'quantitative', title: 'rows' },
+          ],
+        },
+      },
+      {
+        data: { values: [{ c: cPsi }] },
+        mark: { type: 'rule', color: COLORS.threshold, strokeDash: [6, 4], strokeWidth: 2 },
+        encoding: { x: { field: 'c', type: 'quantitative' } },
+      },
+    ],
+    config: CONFIG,
+  } as VegaLiteSpec;
+}
+
+export interface DecisionMapOptions {
+  /** axis titles (default PC1, PC2) */
+  xTitle?: string;
+  yTitle?: string;
+  title?: string;
+  /** subtitle: say which model the map shows */
+  subtitle?: string;
+  /** at most this many normal rows are drawn, thinned evenly (default 1000; every anomaly is drawn); the subtitle says so */
+  maxNormal?: number;
+}
+
+/**
+ * scikit-learn's "path length decision boundary" picture: the decision
+ * function of a two-feature forest as a heatmap over the plane (blue = normal
+ * side, red = flagged side), the boundary where it crosses 0 as a black line,
+ * and the rows on top (shape and colour = true label).
+ *
+ * @param grid the decision function on a grid (see decisionGrid)
+ * @param boundary the level-0 segments of that grid (see contourSegments)
+ * @param points the rows, two columns in the grid's coordinates
+ * @param truth labels, -1 anomaly / 1 normal
+ */
+export function decisionMapSpec(
+  grid: { xs: ArrayLike<number>; ys: ArrayLike<number>; values: ArrayLike<number> },
+  boundary: ReadonlyArray<{ x: number; y: number; x2: number; y2: number }>,
+  points: Matrix,
+  truth: ArrayLike<number>,
+  options: DecisionMapOptions = {},
+): VegaLiteSpec {
+  const nx = grid.xs.length;
+  const ny = grid.ys.length;
+  const half = (a: ArrayLike<number>, k: number) => (k + 1 < a.length ? (a[k + 1] - a[k]) / 2 : (a[k] - a[k - 1]) / 2);
+  const cells: Record<string, number>[] = [];
+  let maxAbs = 0;
+  for (let j = 0; j < ny; j++) {
+    for (let i = 0; i < nx; i++) {
+      const v = grid.values[j * nx + i];
+      maxAbs = Math.max(maxAbs, Math.abs(v));
+      const hx = half(grid.xs, i);
+      const hy = half(grid.ys, j);
+      cells.push({ x: round(grid.xs[i] - hx), x2: round(grid.xs[i] + hx), y: round(grid.ys[j] - hy), y2: round(grid.ys[j] + hy), decision: round(v, 4) });
+    }
+  }
+  const normal: number[] = [];
+  const anomalous: number[] = [];
+  for (let i = 0; i < points.rows; i++) (truth[i] === -1 ? anomalous : normal).push(i);
+  const maxNormal = options.maxNormal ?? 1000;
+  const step = Math.max(1, normal.length / maxNormal);
+  const keptNormal: number[] = [];
+  for (let k = 0; Math.floor(k * step) < normal.length; k++) keptNormal.push(normal[Math.floor(k * step)]);
+  // normal rows first, so anomalies are drawn on top
+  const pts = [...keptNormal, ...anomalous].map((i) => ({ row: i, x: round(points.data[i * points.cols], 3), y: round(points.data[i * points.cols + 1], 3), truth: classOf(truth[i]) }));
+  const thinned = keptNormal.length < normal.length ? `; ${keptNormal.length.toLocaleString('en-US')} of ${normal.length.toLocaleString('en-US')} normal rows drawn, every anomaly` : '';
+  const xTitle = options.xTitle ?? 'PC1';
+  const yTitle = options.yTitle ?? 'PC2';
+  return {
+    $schema: SCHEMA,
+    title: { text: options.title ?? 'Decision function over the plane', subtitle: `${options.subtitle ?? 'colour: decision function (red = flagged side); black line: decision boundary'}${thinned}` },
+    width: 520,
+    height: 380,
+    layer: [
+      {
+        data: { values: cells },
+        mark: { type: 'rect' },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', title: xTitle, scale: { nice: false, zero: false } },
+          x2: { field: 'x2' },
+          y: { field: 'y', type: 'quantitative', title: yTitle, scale: { nice: false, zero: false } },
+          y2: { field: 'y2' },
+          color: {
+            field: 'decision',
+            type: 'quantitative',
+            title: 'decision function',
+            scale: { scheme: 'redblue', domain: [-maxAbs, maxAbs], domainMid: 0 },
+          },
+          tooltip: [{ field: 'decision', type: 'quantitative', format: '.4f' }],
+        },
+      },
+      {
+        data: { values: pts },
+        mark: { type: 'point', filled: true, size: 14, opacity: 0.6, stroke: 'white', strokeWidth: 0.3 },
+        encoding: {
+          x: { field: 'x', type: 'quantitative' },
+          y: { field: 'y', type: 'quantitative' },
+          shape: { field: 'truth', type: 'nominal', title: 'true label', scale: { domain: ['normal', 'anomalous'], range: ['circle', 'triangle-up'] } },
+          fill: { field: 'truth', type: 'nominal', title: 'true label', scale: { domain: ['normal', 'anomalous'], range: ['#ffffff', '#222222'] } },
+          tooltip: [
+            { field: 'row', type: 'quantitative' },
+            { field: 'truth', type: 'nominal', title: 'true label' },
+          ],
+        },
+      },
+      {
+        data: { values: boundary.map((s) => ({ x: round(s.x), y: round(s.y), x2: round(s.x2), y2: round(s.y2) })) },
+        mark: { type: 'rule', color: '#000000', strokeWidth: 2 },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, x2: { field: 'x2' }, y2: { field: 'y2' } },
+      },
+    ],
+    resolve: { scale: { color: 'independent' } },
+    config: CONFIG,
+  } as VegaLiteSpec;
 }

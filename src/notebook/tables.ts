@@ -1,5 +1,7 @@
 import { displayBundle, htmlBundle, type LiveDisplay } from './display';
-import { percentile } from '../model/forest';
+import { percentile, type IsolationForest } from '../model/forest';
+import { isolationPath, meanPathLengths } from '../model/isolation';
+import { fromRows } from '../core/matrix';
 import type { Matrix } from '../core/matrix';
 import type { ConfusionMatrix, ReportData } from '../eval/metrics';
 import type { LoadedParams } from '../core/params';
@@ -189,4 +191,148 @@ export function dataFrameRows(df: { columns: string[]; values: unknown[] }, inde
     df.columns.forEach((c, j) => (row[c] = arr[j]));
     return row;
   });
+}
+
+/**
+ * The anomaly score s(x) = 2^(-E[h(x)]/c(psi)) of the isolation-forest paper
+ * (= -scoreSamples) summarised per true class, with the threshold in the same
+ * units, so a text about "how high anomalies score" can quote real numbers.
+ *
+ * @param scoreSamples scikit-learn's score_samples (-s(x), lower = more abnormal)
+ * @param truth labels, -1 anomaly / 1 normal
+ * @param offset the decision threshold on scoreSamples (shown as -offset)
+ * @returns one row per class: rows, min, 5%, median, 95%, max of s(x), and the threshold
+ */
+export function scoreRangeRows(scoreSamples: ArrayLike<number>, truth: ArrayLike<number>, offset: number): TableRow[] {
+  return [1, -1].map((label) => {
+    const s: number[] = [];
+    for (let i = 0; i < truth.length; i++) if (truth[i] === label) s.push(-scoreSamples[i]);
+    return {
+      class: label === -1 ? 'anomaly (-1)' : 'normal (1)',
+      rows: s.length,
+      'min s(x)': s.length ? percentile(s, 0) : NaN,
+      '5%': s.length ? percentile(s, 5) : NaN,
+      median: s.length ? percentile(s, 50) : NaN,
+      '95%': s.length ? percentile(s, 95) : NaN,
+      'max s(x)': s.length ? percentile(s, 100) : NaN,
+      threshold: -offset,
+    };
+  });
+}
+
+/**
+ * Where the false alarms (normal rows flagged -1) lie in a full PCA projection:
+ * their distance from the centre in the plotted plane (the first `planeComponents`
+ * components) and in the remaining components, each with its percentile among
+ * all normal rows. A false alarm in the core of the plotted plane but at the
+ * edge of the other components is unusual in directions the picture cannot show.
+ *
+ * @param projected PCA projection with more than `planeComponents` columns
+ * @param truth labels, -1 anomaly / 1 normal
+ * @param predictions -1 flagged / 1 passed
+ * @param planeComponents components of the plotted plane (default 2)
+ * @returns one row per false alarm, in row order
+ */
+export function falseAlarmPlacementRows(projected: Matrix, truth: ArrayLike<number>, predictions: ArrayLike<number>, planeComponents = 2): TableRow[] {
+  const k = projected.cols;
+  if (k <= planeComponents) throw new RangeError(`falseAlarmPlacementRows needs more than ${planeComponents} components, got ${k}`);
+  const radius = (i: number, from: number, to: number) => {
+    let s = 0;
+    for (let j = from; j < to; j++) s += projected.data[i * k + j] ** 2;
+    return Math.sqrt(s);
+  };
+  const inPlane: number[] = [];
+  const beyond: number[] = [];
+  for (let i = 0; i < truth.length; i++) {
+    if (truth[i] !== 1) continue;
+    inPlane.push(radius(i, 0, planeComponents));
+    beyond.push(radius(i, planeComponents, k));
+  }
+  inPlane.sort((a, b) => a - b);
+  beyond.sort((a, b) => a - b);
+  // share of normal rows at or below v, as a percentage
+  const rank = (sorted: number[], v: number) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] <= v) lo = mid + 1;
+      else hi = mid;
+    }
+    return (100 * lo) / sorted.length;
+  };
+  const plane = `PC1-PC${planeComponents}`;
+  const rest = `PC${planeComponents + 1}-PC${k}`;
+  const rows: TableRow[] = [];
+  for (let i = 0; i < truth.length; i++) {
+    if (truth[i] !== 1 || predictions[i] !== -1) continue;
+    const a = radius(i, 0, planeComponents);
+    const b = radius(i, planeComponents, k);
+    rows.push({
+      row: i,
+      [`distance in ${plane}`]: a,
+      [`percentile (${plane})`]: Math.round(rank(inPlane, a)),
+      [`distance in ${rest}`]: b,
+      [`percentile (${rest})`]: Math.round(rank(beyond, b)),
+    });
+  }
+  return rows;
+}
+
+/**
+ * One tree's splits on several rows side by side (the isolation-forest paper's
+ * figure 1 as a table): for each depth, the feature, the random threshold and
+ * where each row went, until it reached its leaf.
+ *
+ * @param paths one isolation path per row, all from the same tree (see isolationPath)
+ * @param names a column title per row (e.g. "normal row 0")
+ * @param featureNames names of the features
+ * @returns one row per depth, then a row with each leaf's size and the path length h(x)
+ */
+export function isolationPathRows(
+  paths: ReadonlyArray<{ steps: ReadonlyArray<{ feature: number; threshold: number; value: number; side: string }>; leafRows: number; pathLength: number }>,
+  names: readonly string[],
+  featureNames: readonly string[],
+): TableRow[] {
+  const depth = Math.max(...paths.map((p) => p.steps.length));
+  const rows: TableRow[] = [];
+  for (let d = 0; d < depth; d++) {
+    const row: TableRow = { split: d + 1 };
+    paths.forEach((p, k) => {
+      const s = p.steps[d];
+      row[names[k]] = s ? `${featureNames[s.feature]} = ${s.value.toFixed(2)} ${s.side === 'left' ? '<=' : '>'} ${s.threshold.toFixed(2)}` : '(isolated)';
+    });
+    rows.push(row);
+  }
+  const leaf: TableRow = { split: 'leaf' };
+  const h: TableRow = { split: 'h(x)' };
+  paths.forEach((p, k) => {
+    leaf[names[k]] = p.leafRows === 1 ? 'isolated: alone in its leaf' : `not isolated: shares its leaf with ${p.leafRows - 1} other sample rows`;
+    h[names[k]] = `${p.steps.length} splits${p.leafRows > 1 ? ` + c(${p.leafRows})` : ''} = ${p.pathLength.toFixed(2)}`;
+  });
+  rows.push(leaf, h);
+  return rows;
+}
+
+/**
+ * Path length h(x) of a few rows in each of the first `nTrees` trees, then the
+ * mean over all trees: one tree is one random draw, the score averages them.
+ *
+ * @param forest a trained forest
+ * @param rows the rows (scaled as the forest was trained)
+ * @param names a column title per row
+ * @param nTrees how many trees to list (default 10, at most the forest's)
+ */
+export function treePathRows(forest: IsolationForest, rows: ReadonlyArray<ArrayLike<number>>, names: readonly string[], nTrees = 10): TableRow[] {
+  const out: TableRow[] = [];
+  for (let t = 0; t < Math.min(nTrees, forest.nEstimators); t++) {
+    const row: TableRow = { tree: t };
+    rows.forEach((x, k) => (row[names[k]] = isolationPath(forest, x, t).pathLength));
+    out.push(row);
+  }
+  const { pathLengths } = meanPathLengths(forest, fromRows(rows, forest.nFeatures));
+  const mean: TableRow = { tree: `mean of all ${forest.nEstimators}` };
+  rows.forEach((_, k) => (mean[names[k]] = pathLengths[k]));
+  out.push(mean);
+  return out;
 }

@@ -229,6 +229,18 @@ export class Workspace {
     }
   }
 
+  /**
+   * The parameters recorded in an artifact (`params.json` itself, or the
+   * `params` field of the others), validated; undefined when the file does not
+   * exist. Lets a notebook adopt the parameters of the run it builds on.
+   */
+  recordedParams(name: ArtifactName): Params | undefined {
+    if (!this.has(name)) return undefined;
+    const value = this.readJson<unknown>(name);
+    const recorded = name === 'params.json' ? value : (value as { params?: unknown } | null)?.params;
+    return validateParams(recorded, this.show(name));
+  }
+
   saveTraffic(params: Params, data: Dataset): void {
     this.writeStage<ParamsArtifact>('params.json', params, {});
     this.writeText('traffic.csv', datasetToCsv(data));
