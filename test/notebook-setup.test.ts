@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PARAMS, ParamsError } from '../src/core/params';
+import { DEFAULT_PARAMS, ParamsError, validateParams } from '../src/core/params';
+import { simulateTraffic } from '../src/data/simulate';
 import { resolveNotebookParams } from '../src/notebook/setup';
 import { StaleArtifactError, Workspace } from '../src/persist/workspace';
 
@@ -12,7 +13,9 @@ const noEnv = { ANOMALY_PARAMS: '', ANOMALY_PARAMS_FILE: '' };
 
 function workspaceWith(recorded: Record<string, unknown>): Workspace {
   const ws = new Workspace(mkdtempSync(join(tmpdir(), 'setup-')));
-  ws.writeJson('params.json', { ...DEFAULT_PARAMS, ...recorded });
+  // written as notebook 01 writes it (a stage file with its header), with a small data set
+  const params = validateParams({ ...DEFAULT_PARAMS, ...recorded }, 'test');
+  ws.saveTraffic(params, simulateTraffic({ ...params, nNormal: 20, nAnomalous: 2 }));
   return ws;
 }
 

@@ -237,7 +237,8 @@ export class Workspace {
   recordedParams(name: ArtifactName): Params | undefined {
     if (!this.has(name)) return undefined;
     const value = this.readJson<unknown>(name);
-    const recorded = name === 'params.json' ? value : (value as { params?: unknown } | null)?.params;
+    // every stage file (params.json included) and the model bundle carry the run's parameters under `params`
+    const recorded = (value as { params?: unknown } | null)?.params;
     return validateParams(recorded, this.show(name));
   }
 
