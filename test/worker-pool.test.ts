@@ -38,6 +38,16 @@ serveJobs(async (job) => {
 `,
 );
 
+/** An entry that (wrongly) serves twice, as a worker would that loaded a second entry as a module. */
+const twiceFile = join(dir, 'twice-worker.js');
+writeFileSync(
+  twiceFile,
+  `const { serveJobs } = require(${JSON.stringify(distFile('core/worker-pool.js'))});
+serveJobs(() => 'first');
+serveJobs(() => 'second');
+`,
+);
+
 interface EchoJob {
   op: 'echo' | 'throw' | 'exit' | 'crash';
   value?: number;
@@ -114,6 +124,11 @@ describe('WorkerPool: a dead worker rejects its jobs and is replaced', () => {
     }
     expect(pool.size).toBe(0);
     expect(pool.stats).toMatchObject({ succeeded: 0, failed: 6 });
+  });
+
+  it('an entry that serves twice fails loudly instead of answering every job twice', async () => {
+    const pool = new WorkerPool<EchoJob, string>({ file: twiceFile });
+    await expect(pool.run({ op: 'echo' })).rejects.toThrow(/twice-worker\.js failed: serveJobs: this thread already serves jobs/);
   });
 
   it('close() rejects the jobs still out and leaves the pool usable', async () => {

@@ -293,6 +293,9 @@ export function withTransfer<Res>(result: Res, transfer: Transferable[]): Transf
   return { result, transfer, [TRANSFER]: true } as TransferResult<Res>;
 }
 
+/** whether serveJobs was called in this thread */
+let serving = false;
+
 /**
  * The worker side of {@link WorkerPool}: answer every request with one reply
  * naming its job id. An error thrown (or rejected) by `handler` goes back as
@@ -305,6 +308,9 @@ export function withTransfer<Res>(result: Res, transfer: Transferable[]): Transf
 export function serveJobs<Req, Res>(handler: (payload: Req) => Res | TransferResult<Res> | Promise<Res | TransferResult<Res>>): void {
   const port = parentPort;
   if (!port) throw new Error('serveJobs: must be called in a worker thread');
+  // two handlers would both answer every job, and the first reply wins: refuse the second
+  if (serving) throw new Error('serveJobs: this thread already serves jobs; a worker entry must call it once, and only when it is the thread\'s entry (require.main === module)');
+  serving = true;
   port.on('message', async (req: JobRequest<Req>) => {
     let reply: JobReply<Res>;
     let transfer: Transferable[] = [];

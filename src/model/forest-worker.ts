@@ -38,7 +38,10 @@ export type ScoreReply = 'scored' | 'needs-model';
  */
 export const WORKER_MODEL_CACHE = 4;
 
-if (!isMainThread) {
+// Serve only when this file is the thread's entry: forest-parallel imports it
+// for the protocol, and a worker of another pool (the stream's) loads it
+// through forest-parallel; neither may start answering jobs here.
+if (!isMainThread && require.main === module) {
   // most recently used last
   const kernels = new Map<number, ForestKernel>();
   serveJobs<ScoreJob, ScoreReply>((job) => {

@@ -8,7 +8,8 @@ import { serveJobs, withTransfer } from '../core/worker-pool';
 import { loadBundle } from '../persist/bundle';
 import { scoreRequest, type ScorerWorkerData, type WorkerReply, type WorkerRequest } from './scorer';
 
-if (!isMainThread) {
+// only as a thread's entry (see forest-worker for why)
+if (!isMainThread && require.main === module) {
   const { modelPath, checksum } = workerData as ScorerWorkerData;
   let model: ReturnType<typeof loadBundle> | undefined;
   let loadError: string | undefined;
