@@ -145,6 +145,7 @@ describe('WorkerPool: a dead worker rejects its jobs and is replaced', () => {
     const pool = new WorkerPool<EchoJob, EchoReply>({ file: echoFile, maxWorkers: 2 });
     expect(() => pool.worker(2)).toThrow(/slot 2 outside 0..1/);
     expect(() => new WorkerPool({ file: echoFile, maxWorkers: 0 })).toThrow(/maxWorkers must be a positive integer, got 0/);
+    expect(() => new WorkerPool({ file: 'dist/model/forest-worker.js' })).toThrow(/file must be an absolute path \(use distFile\(\)\), got dist\/model\/forest-worker\.js/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, isAbsolute } from 'node:path';
 import { parentPort, Worker, type Transferable } from 'node:worker_threads';
 
 /**
@@ -53,6 +53,14 @@ export interface WorkerPoolStats {
   died: number;
 }
 
+/** What a PoolWorker shares with its pool. */
+interface PoolContext {
+  readonly file: string;
+  readonly workerData: unknown;
+  readonly counters: WorkerPoolStats;
+  nextJobId(): number;
+}
+
 interface PendingJob {
   resolve: (value: unknown) => void;
   reject: (e: Error) => void;
@@ -82,14 +90,12 @@ export class PoolWorker<Req, Res> {
 
   /** @internal spawned by WorkerPool.worker() only */
   constructor(
-    private readonly pool: WorkerPool<Req, Res>,
+    private readonly pool: PoolContext,
     id: number,
-    file: string,
-    workerData: unknown,
     private readonly onDeath: (w: PoolWorker<Req, Res>) => void,
   ) {
     this.id = id;
-    this.worker = new Worker(file, { workerData });
+    this.worker = new Worker(pool.file, { workerData: pool.workerData });
     this.worker.unref(); // an idle worker never keeps the process alive; run() refs it while jobs are out
     this.worker.on('message', (m: JobReply<Res>) => this.receive(m));
     this.worker.on('error', (e) => this.die(`failed: ${e.message}`, e));
@@ -192,28 +198,34 @@ export class WorkerPool<Req, Res> {
   readonly file: string;
   /** Most workers alive at once. */
   readonly maxWorkers: number;
-  private readonly workerData: unknown;
   private readonly slots: Array<PoolWorker<Req, Res> | undefined> = [];
-  private jobSerial = 0;
   private spawnSerial = 0;
-  /** @internal updated by PoolWorker */
-  readonly counters: WorkerPoolStats = { spawned: 0, submitted: 0, succeeded: 0, failed: 0, died: 0 };
+  /** shared with the workers' handles, which count their jobs in it */
+  private readonly context: PoolContext;
 
   /**
    * @param options - `file` (required, absolute), `maxWorkers` (default 1), `workerData` (default undefined)
-   * @throws RangeError if maxWorkers is not a positive integer
+   * @throws RangeError if maxWorkers is not a positive integer or file is not an absolute path
    */
   constructor(options: WorkerPoolOptions) {
     const maxWorkers = options.maxWorkers ?? 1;
     if (!Number.isInteger(maxWorkers) || maxWorkers < 1) throw new RangeError(`WorkerPool: maxWorkers must be a positive integer, got ${maxWorkers}`);
+    // a relative path would resolve against the process's cwd, which differs between the CLI, the tests and a notebook kernel
+    if (!isAbsolute(options.file)) throw new RangeError(`WorkerPool: file must be an absolute path (use distFile()), got ${options.file}`);
     this.file = options.file;
     this.maxWorkers = maxWorkers;
-    this.workerData = options.workerData;
+    let jobSerial = 0;
+    this.context = {
+      file: options.file,
+      workerData: options.workerData,
+      counters: { spawned: 0, submitted: 0, succeeded: 0, failed: 0, died: 0 },
+      nextJobId: () => ++jobSerial,
+    };
   }
 
   /** A copy of the counters since the pool was created. */
   get stats(): WorkerPoolStats {
-    return { ...this.counters };
+    return { ...this.context.counters };
   }
 
   /** Workers currently alive. */
@@ -231,11 +243,16 @@ export class WorkerPool<Req, Res> {
     if (!Number.isInteger(k) || k < 0 || k >= this.maxWorkers) throw new RangeError(`WorkerPool(${basename(this.file)}): slot ${k} outside 0..${this.maxWorkers - 1}`);
     let w = this.slots[k];
     if (w === undefined || !w.alive) {
-      w = new PoolWorker<Req, Res>(this, ++this.spawnSerial, this.file, this.workerData, (dead) => {
-        this.counters.died++;
-        if (this.slots[k] === dead) this.slots[k] = undefined;
-      });
-      this.counters.spawned++;
+      try {
+        w = new PoolWorker<Req, Res>(this.context, ++this.spawnSerial, (dead) => {
+          this.context.counters.died++;
+          if (this.slots[k] === dead) this.slots[k] = undefined;
+        });
+      } catch (e) {
+        // Node refuses some workers synchronously (bad options, no memory): same message shape as a death
+        throw new Error(`worker thread ${this.file} could not be started: ${(e as Error).message}`, { cause: e });
+      }
+      this.context.counters.spawned++;
       this.slots[k] = w;
     }
     return w;
@@ -271,11 +288,6 @@ export class WorkerPool<Req, Res> {
   async close(): Promise<void> {
     const workers = this.slots.splice(0).filter((w): w is PoolWorker<Req, Res> => w !== undefined);
     await Promise.all(workers.map((w) => w.terminate()));
-  }
-
-  /** @internal a process-unique-per-pool job id */
-  nextJobId(): number {
-    return ++this.jobSerial;
   }
 }
 
