@@ -110,6 +110,7 @@ export class WorkerScorer implements BatchScorer {
   ) {
     const workerData: ScorerWorkerData = { modelPath, checksum };
     this.pool = new WorkerPool<WorkerRequest, WorkerReply>({ file: workerFile, maxWorkers: 1, workerData });
+    this.pool.worker(0); // start now: the worker loads the bundle while the first batch is read
   }
 
   get inFlight(): number {
