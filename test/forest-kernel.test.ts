@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IsolationForest, type IsolationForestOptions } from '../src/model/forest';
 import { kernelSupported } from '../src/model/kernel/forest-kernel';
-import { closeScoringWorkers, MIN_ROWS_PER_THREAD } from '../src/model/forest-parallel';
+import { closeScoringWorkers, createScoringPool, MIN_ROWS_PER_THREAD } from '../src/model/forest-parallel';
 import { createMatrix, type Matrix } from '../src/core/matrix';
 import { DEFAULT_PARAMS } from '../src/core/params';
 import { createRng } from '../src/core/rng';
@@ -82,14 +82,18 @@ describe('kernel sums equal the JavaScript walk exactly', () => {
 });
 
 describe('parallel scoring equals single-thread scoring', () => {
-  const params = { ...DEFAULT_PARAMS, nNormal: 2 * MIN_ROWS_PER_THREAD + 9_000, nAnomalous: 7_001 };
+  const params = { ...DEFAULT_PARAMS, nNormal: 3 * MIN_ROWS_PER_THREAD + 9_000, nAnomalous: 7_001 };
   const data = simulateTraffic(params);
   const forest = IsolationForest.fit(data.X, params);
   const single = forest.scoreSamples(data.X);
 
   it('2 and 3 threads give identical scores', async () => {
     expect(await forest.scoreSamplesAsync(data.X, { threads: 2 })).toEqual(single);
-    expect(await forest.scoreSamplesAsync(data.X, { threads: 3 })).toEqual(single);
+    // a call uses at most maxWorkers + 1 threads: a pool of 2 gives 3 ranges even on 2 cores
+    const pool = createScoringPool({ maxWorkers: 2 });
+    expect(await forest.scoreSamplesAsync(data.X, { threads: 3, pool })).toEqual(single);
+    expect(pool.stats).toMatchObject({ submitted: 2, succeeded: 2 });
+    await pool.close();
   }, 60_000);
 
   it('fitAsync builds the identical model (same trees, same offset)', async () => {

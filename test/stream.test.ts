@@ -8,6 +8,7 @@ import { DEFAULT_PARAMS } from '../src/core/params';
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { simulateBatch } from '../src/data/simulate';
 import { processBatch, processStream, simulatedStream } from '../src/stream/batch';
+import { InlineScorer, WorkerScorer, type ScoredBatch } from '../src/stream/scorer';
 
 const params = { ...DEFAULT_PARAMS, nNormal: 4000, nAnomalous: 200, nEstimators: 50, streamBatches: 4, streamBatchSize: 300 };
 const result = runPipeline(params);
@@ -62,4 +63,55 @@ describe('processStream over an async iterable of batches', () => {
     // each batch is the same as scoring it directly
     updates.forEach((u, k) => expect(u.result.scores).toEqual(processBatch(model, simulateBatch(params, k)).scores));
   });
+});
+
+describe('WorkerScorer (on the worker pool) against InlineScorer', () => {
+  /** six batches of different sizes, each in its own buffer (the worker scorer moves them) */
+  const batches = [300, 17, 300, 1, 250, 300].map((rows, k) => {
+    const X = simulateBatch({ ...params, streamBatchSize: rows }, k, { anomalyShare: 0.1 }).X;
+    return { rows, values: Float64Array.from(X.data), tags: Float64Array.from({ length: rows }, (_, i) => 1000 * k + i) };
+  });
+  const copy = (b: (typeof batches)[number]) => ({ rows: b.rows, values: Float64Array.from(b.values), tags: Float64Array.from(b.tags) });
+
+  it('delivers every batch in submission order with the numbers of the calling thread', async () => {
+    const inline: ScoredBatch[] = [];
+    const inl = new InlineScorer(model, (b) => inline.push(b));
+    for (const b of batches.map(copy)) inl.submit(b.values, b.tags, b.rows);
+    const got: ScoredBatch[] = [];
+    const scorer = new WorkerScorer(path, model.checksum, (b) => got.push(b));
+    for (const b of batches.map(copy)) {
+      scorer.submit(b.values, b.tags, b.rows);
+      await scorer.waitUntil(2); // the command's backpressure: at most two batches ahead
+      expect(scorer.inFlight).toBeLessThanOrEqual(2);
+    }
+    await scorer.close();
+    expect(scorer.inFlight).toBe(0);
+    expect(got.map((b) => b.id)).toEqual([0, 1, 2, 3, 4, 5]);
+    got.forEach((b, k) => {
+      const { latencyMs: _w, ...mine } = b;
+      const { latencyMs: _i, ...theirs } = inline[k];
+      expect(mine).toEqual(theirs);
+    });
+  }, 60_000);
+
+  it('a worker that cannot start rejects the waiters and later submits with the file named, without hanging', async () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'stream-')), 'no-scorer-worker.js');
+    const got: ScoredBatch[] = [];
+    const scorer = new WorkerScorer(path, model.checksum, (b) => got.push(b), missing);
+    const b = copy(batches[0]);
+    scorer.submit(b.values, b.tags, b.rows);
+    await expect(scorer.waitUntil(0)).rejects.toThrow(new RegExp(`scoring worker failed on batch 0: worker thread ${missing} failed: Cannot find module`));
+    const c = copy(batches[1]);
+    expect(() => scorer.submit(c.values, c.tags, c.rows)).toThrow(/no-scorer-worker\.js failed/);
+    await expect(scorer.close()).rejects.toThrow(/no-scorer-worker\.js failed/);
+    expect(got).toEqual([]);
+  }, 60_000);
+
+  it('a bundle changed since it was loaded fails the batch with the reason', async () => {
+    const scorer = new WorkerScorer(path, 'not-the-checksum', () => undefined);
+    const b = copy(batches[0]);
+    scorer.submit(b.values, b.tags, b.rows);
+    await expect(scorer.waitUntil(0)).rejects.toThrow(/scoring worker failed on batch 0: .*changed since it was loaded/);
+    await expect(scorer.close()).rejects.toThrow(/changed since it was loaded/);
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { endianness } from 'node:os';
 import { ForestKernel, kernelSupported, type FlatForest } from './kernel/forest-kernel';
-import { defaultThreads, parallelScores } from './forest-parallel';
+import { defaultThreads, parallelScores, type ScoringPool } from './forest-parallel';
 import { type Matrix } from '../core/matrix';
 import { type Params } from '../core/params';
 import { checkRowsPerTree, savedForestProblem, validateForestOptions } from './forest-params';
@@ -114,9 +114,19 @@ export function predictFromDecision(decision: Float64Array): Int8Array {
   return out;
 }
 
+/** How the async methods spread work over threads. */
 export interface ParallelOptions {
-  /** threads to use, the calling one included (default: every core) */
+  /**
+   * Threads to use, the calling one included: a positive integer (default:
+   * every core). At most the pool's maxWorkers + 1 are used, and one per
+   * MIN_ROWS_PER_THREAD rows (below 100,000 rows everything runs on the calling thread).
+   */
   threads?: number;
+  /**
+   * The worker pool to score on (default: the process-wide pool of
+   * `scoringPool()`); see `createScoringPool` in forest-parallel.
+   */
+  pool?: ScoringPool;
 }
 
 export interface IsolationForestOptions {
@@ -298,8 +308,13 @@ export class IsolationForest implements AnomalyDetector {
     return this._offset;
   }
 
-  /** Grow the trees, then set the offset from the training scores (one thread). */
+  /**
+   * Grow the trees, then set the offset from the training scores (one thread).
+   * With contamination 'auto' the offset is -0.5 whatever the scores, so the
+   * training set is not scored at all.
+   */
   static fit(X: Matrix, options: IsolationForestOptions): IsolationForest {
+    if (options.contamination === 'auto') return IsolationForest.grow(X, options);
     return IsolationForest.fitAndScore(X, options).forest;
   }
 
@@ -311,9 +326,15 @@ export class IsolationForest implements AnomalyDetector {
     return { forest, scores };
   }
 
-  /** As fit, scoring the training set on several threads for the offset (identical model). */
+  /**
+   * As fit, scoring the training set on several threads for the offset
+   * (identical model; with contamination 'auto' nothing is scored).
+   *
+   * @param parallel - threads and pool, see {@link ParallelOptions}
+   */
   static async fitAsync(X: Matrix, options: IsolationForestOptions, parallel: ParallelOptions = {}): Promise<IsolationForest> {
     const forest = IsolationForest.grow(X, options);
+    if (options.contamination === 'auto') return forest; // grow() already set offset -0.5
     forest._offset = offsetFromScores(await forest.scoreSamplesAsync(X, parallel), options.contamination);
     return forest;
   }
@@ -380,14 +401,20 @@ export class IsolationForest implements AnomalyDetector {
   }
 
   /**
-   * scoreSamples on several threads (default: every core); identical results.
-   * Worth it from about 100,000 rows; smaller inputs are scored on the calling thread.
+   * scoreSamples on several threads (default: every core); identical results,
+   * also with several calls running at once. Worth it from about 100,000 rows;
+   * smaller inputs are scored on the calling thread.
+   *
+   * @param parallel - threads and pool, see {@link ParallelOptions}
+   * @returns one score per row (lower is more abnormal)
+   * @throws RangeError (as a rejection) for a wrong column count or a non-finite
+   *   value, naming row and column; Error naming the worker file if a worker thread died
    */
   async scoreSamplesAsync(X: Matrix, parallel: ParallelOptions = {}): Promise<Float64Array> {
     checkColumns(X, this.nFeatures);
     const kernel = this.getKernel();
     if (kernel === null) return this.scoreSamples(X);
-    return parallelScores(this.flat(), kernel, X.data, X.cols, this.norm(), parallel.threads ?? defaultThreads());
+    return parallelScores(this.flat(), kernel, X.data, X.cols, this.norm(), parallel.threads ?? defaultThreads(), parallel.pool);
   }
 
   /** trees * c(psi): E[h(x)] / c(psi) = (sum of path lengths) / norm */

@@ -3,13 +3,14 @@
  * checksum differs from the caller's), then scores each batch it is sent and
  * moves the batch's memory back with the result.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, workerData } from 'node:worker_threads';
+import { serveJobs, withTransfer } from '../core/worker-pool';
 import { loadBundle } from '../persist/bundle';
-import { scoreRequest } from './scorer';
+import { scoreRequest, type ScorerWorkerData, type WorkerReply, type WorkerRequest } from './scorer';
 
-if (parentPort) {
-  const port = parentPort;
-  const { modelPath, checksum } = workerData as { modelPath: string; checksum: string };
+// only as a thread's entry (see forest-worker for why)
+if (!isMainThread && require.main === module) {
+  const { modelPath, checksum } = workerData as ScorerWorkerData;
   let model: ReturnType<typeof loadBundle> | undefined;
   let loadError: string | undefined;
   try {
@@ -18,17 +19,10 @@ if (parentPort) {
   } catch (e) {
     loadError = (e as Error).message;
   }
-  port.on('message', (req: { id: number; rows: number; values: Float64Array }) => {
-    if (loadError || !model) {
-      port.postMessage({ ok: false, id: req.id, error: loadError ?? 'no model' });
-      return;
-    }
-    try {
-      const reply = scoreRequest(model, req);
-      if (!reply.ok) throw new Error('unreachable');
-      port.postMessage(reply, [reply.values.buffer as ArrayBuffer, reply.scores.buffer as ArrayBuffer, reply.decision.buffer as ArrayBuffer, reply.anomalies.buffer as ArrayBuffer]);
-    } catch (e) {
-      port.postMessage({ ok: false, id: req.id, error: (e as Error).stack ?? String(e) });
-    }
+  // a bundle that cannot be used fails every batch with the reason, rather than the thread
+  serveJobs<WorkerRequest, WorkerReply>((req) => {
+    if (loadError !== undefined || !model) throw new Error(loadError ?? 'no model');
+    const reply = scoreRequest(model, req);
+    return withTransfer(reply, [reply.values.buffer as ArrayBuffer, reply.scores.buffer as ArrayBuffer, reply.decision.buffer as ArrayBuffer, reply.anomalies.buffer as ArrayBuffer]);
   });
 }

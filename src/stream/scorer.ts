@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { distFile } from '../core/paths';
+import { WorkerPool } from '../core/worker-pool';
 import type { LoadedModel } from '../persist/bundle';
 import { createMatrix } from '../core/matrix';
 import { processBatch } from './batch';
@@ -62,80 +62,105 @@ export class InlineScorer implements BatchScorer {
   async close(): Promise<void> {}
 }
 
-interface WorkerRequest {
+/** One batch as sent to the scoring worker (its values are moved, not copied). */
+export interface WorkerRequest {
+  /** the batch's sequence number */
   id: number;
   rows: number;
   values: Float64Array;
 }
 
-type WorkerReply = ({ ok: true } & Pick<ScoredBatch, 'id' | 'scores' | 'decision' | 'anomalies' | 'latencyMs' | 'values'>) | { ok: false; id: number; error: string };
+/** The worker's result for one batch; `values` is the request's memory, moved back. */
+export type WorkerReply = Pick<ScoredBatch, 'id' | 'scores' | 'decision' | 'anomalies' | 'latencyMs' | 'values'>;
+
+/** What the scoring worker is started with (its `workerData`). */
+export interface ScorerWorkerData {
+  modelPath: string;
+  checksum: string;
+}
 
 /** compiled worker entry (tests run src/, so point at dist/) */
-const WORKER_FILE = distFile('stream/scorer-worker.js');
+export const SCORER_WORKER_FILE = distFile('stream/scorer-worker.js');
 
 /**
- * Scores on one worker thread that loads the same bundle (and checks it has the
- * same checksum). Batches come back in submission order.
+ * Scores on one pool worker that loads the same bundle (and checks it has the
+ * same checksum). Batches are delivered to onScored in submission order, one
+ * at a time; a failure (the worker's or onScored's) stops delivery, rejects
+ * every waiter and makes later submits throw it.
  */
 export class WorkerScorer implements BatchScorer {
-  private readonly worker: Worker;
+  private readonly pool: WorkerPool<WorkerRequest, WorkerReply>;
   private next = 0;
-  private readonly pending = new Map<number, { tags: Float64Array; rows: number }>();
+  /** submitted batches not yet delivered, in submission order; `reply` is set when the worker is done */
+  private readonly queue: Array<{ id: number; tags: Float64Array; rows: number; reply?: WorkerReply }> = [];
   private waiters: Array<{ n: number; resolve: () => void; reject: (e: Error) => void }> = [];
   private failure: Error | undefined;
 
+  /**
+   * @param modelPath - the bundle the caller loaded
+   * @param checksum - its checksum: the worker refuses a bundle that changed since
+   * @param onScored - receives each scored batch, in submission order
+   * @param workerFile - the worker entry (default: SCORER_WORKER_FILE)
+   */
   constructor(
     modelPath: string,
     checksum: string,
     private readonly onScored: (b: ScoredBatch) => void,
+    workerFile: string = SCORER_WORKER_FILE,
   ) {
-    this.worker = new Worker(WORKER_FILE, { workerData: { modelPath, checksum } });
-    this.worker.on('message', (m: WorkerReply) => this.receive(m));
-    this.worker.on('error', (e) => this.fail(e));
-    this.worker.on('exit', (code) => {
-      if (this.pending.size > 0) this.fail(new Error(`scoring worker exited (code ${code}) with ${this.pending.size} batches in flight`));
-    });
+    const workerData: ScorerWorkerData = { modelPath, checksum };
+    this.pool = new WorkerPool<WorkerRequest, WorkerReply>({ file: workerFile, maxWorkers: 1, workerData });
+    this.pool.worker(0); // start now: the worker loads the bundle while the first batch is read
   }
 
   get inFlight(): number {
-    return this.pending.size;
+    return this.queue.length;
   }
 
   submit(values: Float64Array, tags: Float64Array, rows: number): void {
     if (this.failure) throw this.failure;
     const id = this.next++;
-    this.pending.set(id, { tags, rows });
+    const entry: (typeof this.queue)[number] = { id, tags, rows };
+    this.queue.push(entry);
     const req: WorkerRequest = { id, rows, values };
-    this.worker.postMessage(req, [values.buffer as ArrayBuffer]); // moved, not copied; it comes back with the result
+    // moved, not copied; it comes back with the result
+    this.pool.run(req, [values.buffer as ArrayBuffer]).then(
+      (reply) => {
+        entry.reply = reply;
+        this.deliver();
+      },
+      (e: Error) => this.fail(new Error(`scoring worker failed on batch ${id}: ${e.message}`, { cause: e })),
+    );
   }
 
   waitUntil(n: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.pending.size <= n) return Promise.resolve();
+    if (this.queue.length <= n) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ n, resolve, reject }));
   }
 
   async close(): Promise<void> {
-    await this.waitUntil(0);
-    await this.worker.terminate();
+    try {
+      await this.waitUntil(0);
+    } finally {
+      await this.pool.close();
+    }
   }
 
-  private receive(m: WorkerReply): void {
-    if (!m.ok) {
-      this.fail(new Error(`scoring worker failed on batch ${m.id}: ${m.error}`));
-      return;
-    }
-    const meta = this.pending.get(m.id);
-    if (!meta) return;
-    this.pending.delete(m.id);
-    try {
-      this.onScored({ id: m.id, rows: meta.rows, tags: meta.tags, values: m.values, scores: m.scores, decision: m.decision, anomalies: m.anomalies, latencyMs: m.latencyMs });
-    } catch (e) {
-      this.fail(e as Error);
-      return;
+  /** hand every finished batch at the head of the queue to onScored, in order */
+  private deliver(): void {
+    while (!this.failure && this.queue.length > 0 && this.queue[0].reply) {
+      const { tags, rows, reply } = this.queue.shift()!;
+      const m = reply!;
+      try {
+        this.onScored({ id: m.id, rows, tags, values: m.values, scores: m.scores, decision: m.decision, anomalies: m.anomalies, latencyMs: m.latencyMs });
+      } catch (e) {
+        this.fail(e as Error);
+        return;
+      }
     }
     this.waiters = this.waiters.filter((w) => {
-      if (this.pending.size > w.n) return true;
+      if (this.queue.length > w.n) return true;
       w.resolve();
       return false;
     });
@@ -156,5 +181,5 @@ export function createBatchScorer(model: LoadedModel, modelPath: string, threads
 
 /** Used by the worker entry: score one request with its own copy of the model. */
 export function scoreRequest(model: LoadedModel, req: WorkerRequest): WorkerReply {
-  return { ok: true, id: req.id, values: req.values, ...score(model, req.values, req.rows) };
+  return { id: req.id, values: req.values, ...score(model, req.values, req.rows) };
 }

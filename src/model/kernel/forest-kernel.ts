@@ -248,6 +248,19 @@ export function completeLayout(forest: FlatForest, colBytes: number): { nodes: A
 }
 
 /** A compiled scoring kernel for one forest. */
+/** rows walked by every ForestKernel of this thread, for kernelRowsWalked() */
+let rowsWalked = 0;
+
+/**
+ * Rows walked through the trees by ForestKernel (scores and pathSums) on this
+ * thread since it started; worker threads count their own. A diagnostic: it
+ * shows what a call really scored, e.g. that `fit` with contamination 'auto'
+ * scores nothing (tests use it; nothing else depends on it).
+ */
+export function kernelRowsWalked(): number {
+  return rowsWalked;
+}
+
 export class ForestKernel {
   private readonly exports: { memory: WebAssembly.Memory; demote(n: number): void; score(m: number): void };
   private readonly at: Layout;
@@ -294,6 +307,7 @@ export class ForestKernel {
     const mem = this.exports.memory.buffer;
     const inF64 = new Float64Array(mem, this.at.inF64, (BLOCK + K) * d);
     const sums = new Float64Array(mem, this.at.out, BLOCK + K);
+    rowsWalked += Math.max(0, to - from);
     for (let b0 = from; b0 < to; b0 += BLOCK) {
       const m = Math.min(BLOCK, to - b0);
       const padded = Math.ceil(m / K) * K;
