@@ -516,6 +516,8 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
 }
 
 async function main(): Promise<number> {
+  // --redis: one member of a Redis consumer group (src/cli/stream-group.ts)
+  if (process.argv.some((a) => a === '--redis' || a.startsWith('--redis='))) return (await import('./stream-group')).main(process.argv.slice(2));
   let opts: StreamOptions | 'help';
   try {
     opts = parseStreamArgs(process.argv.slice(2));
