@@ -7,7 +7,7 @@
  *
  *   npm run bench:stream -- [--rows 1000000]
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +72,7 @@ async function throughRedis(model: string, csv: string, dir: string, rows: numbe
   const client = new Redis(server.url, { protocol: 2 });
   const out: TableRow[] = [];
   const field = (info: unknown[], name: string) => info[info.indexOf(name) + 1];
+  const spawned: ChildProcess[] = [];
   try {
     for (const [consumers, threads] of [
       [1, 2],
@@ -81,6 +82,7 @@ async function throughRedis(model: string, csv: string, dir: string, rows: numbe
       const children = Array.from({ length: consumers }, (_, k) => {
         const args = ['--model', model, '--redis', server.url, '--stream', stream, '--group', 'g', '--consumer', `c${k}`, '--alerts', join(dir, `redis-alerts-${consumers}-${k}.ndjson`), '--rejects', join(dir, `redis-rejects-${consumers}-${k}.ndjson`)];
         const child = spawn(process.execPath, [join(__dirname, 'stream.js'), ...args, '--progress-ms', '0', '--threads', String(threads), '--exit-when-idle', '5000', '--summary-json', join(dir, `redis-summary-${consumers}-${k}.json`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+        spawned.push(child);
         let stderr = '';
         child.stderr.on('data', (d) => (stderr += d));
         return { child, exit: once(child, 'close').then(([code]) => ({ code: code as number, stderr })) };
@@ -129,6 +131,7 @@ async function throughRedis(model: string, csv: string, dir: string, rows: numbe
       console.log(`  ${rows.toLocaleString('en-US')} rows through Redis, ${consumers} consumer(s): ${seconds.toFixed(2)} s`);
     }
   } finally {
+    for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM'); // after a failure: no orphans
     client.disconnect();
     await server.stop();
   }
