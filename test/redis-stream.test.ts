@@ -322,6 +322,25 @@ describe('npm run stream -- --redis: a consumer group', () => {
     expect(r.stderr).toMatch(/records received 1,000 = scored [\d,]+ \+ rejected \d+ \+ dead-lettered 300/);
   });
 
+  it('SIGTERM: finishes, writes and acknowledges what it has read, then stops with exit 0', async () => {
+    const { text } = capture(100_000, 2100);
+    expect((await publish('term', text, ['--records-per-entry', '100'])).code).toBe(0);
+    const run = startCli('stream.js', consumerArgs('term', 'g', 'c', ['--entries-per-read', '2', '--batch-size', '200']));
+    const ledgerPath = join(dir, 'term-c-ledger.ndjson');
+    const deadline = performance.now() + 60_000;
+    while (ndjson<Ledger>(ledgerPath).length < 10 && performance.now() < deadline && run.child.exitCode === null) await sleep(5);
+    run.child.kill('SIGTERM');
+    const r = await finish(run, 30_000);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(readFileSync(join(dir, 'term-c-summary.json'), 'utf8')) as GroupConsumerSummary;
+    expect(s.stoppedBy).toBe('signal');
+    expect(s.entries.newEntries).toBeLessThan(1000); // stopped mid-stream
+    expect(s.entries.ackedEntries).toBe(s.entries.newEntries); // everything read was finished
+    expect(ndjson<Ledger>(ledgerPath)).toHaveLength(s.entries.newEntries);
+    expect(await pendingCount('term', 'g')).toBe(0);
+    expect(s.recordsReceived).toBe(s.recordsScored + s.recordsRejected);
+  });
+
   it('fails with one line: exit 5 when Redis does not answer, 2 on bad usage, 3 on a bad model', async () => {
     const down = await finish(startCli('stream.js', ['--model', modelPath, '--redis', 'redis://127.0.0.1:1', '--stream', 's', '--group', 'g', '--consumer', 'c']), 30_000);
     expect(down.code).toBe(5);
