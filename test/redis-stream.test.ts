@@ -158,6 +158,19 @@ function consumerArgs(stream: string, group: string, name: string, extra: string
   ];
 }
 
+describe('startRedisServer', () => {
+  it('says how to install Redis when the executable is missing, and stops its server by pid', async () => {
+    await expect(startRedisServer({ command: 'redis-server-not-installed' })).rejects.toThrow(
+      'redis-server-not-installed not found: install Redis (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)',
+    );
+    const other = await startRedisServer();
+    expect(other.port).not.toBe(redis.port);
+    expect(() => process.kill(other.pid, 0)).not.toThrow();
+    await other.stop();
+    expect(() => process.kill(other.pid, 0)).toThrow(); // gone
+  });
+});
+
 describe('npm run publish', () => {
   it('packs consecutive lines per entry with the first line number; a too-long line ends an entry and is reported', async () => {
     const text = 'f1,f2,f3,f4,f5\n1,2,3,4,5\n2,3,4,5,6\n3,4,5,6,7\n' + '9'.repeat(300) + '\n4,5,6,7,8\nbad\n';
