@@ -290,8 +290,8 @@ describe('npm run stream -- --redis: a consumer group', () => {
     const read = (await client.call('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', 10, 'STREAMS', 'restart', '>')) as [[string, Array<[string, string[]]>]];
     const held = read[0][1].map(([id]) => id);
     expect(held.length).toBe(10);
-    // claims are off (an hour), so only c itself can finish them
-    const r = await finish(startCli('stream.js', consumerArgs('restart', 'g', 'c', ['--claim-idle-ms', '3600000', '--exit-when-idle', '500'])), 60_000);
+    // claims are off (an hour), so only c itself can finish them; 3 per read: the re-read walks its pending list in pages
+    const r = await finish(startCli('stream.js', consumerArgs('restart', 'g', 'c', ['--claim-idle-ms', '3600000', '--exit-when-idle', '500', '--entries-per-read', '3'])), 60_000);
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(readFileSync(join(dir, 'restart-c-summary.json'), 'utf8')) as GroupConsumerSummary;
     expect(s.entries.ownPendingEntries).toBe(10);

@@ -112,6 +112,7 @@ export class RedisStreamSource implements RecordSource {
   private reader: Redis | undefined;
   private writer: Redis | undefined;
   private phase: 'own' | 'live' = 'own';
+  private ownCursor = '0';
   private claimCursor = '0-0';
   private nextClaimAt = 0;
   private readonly claimIdleMs: number;
@@ -144,7 +145,10 @@ export class RedisStreamSource implements RecordSource {
     const r = this.reader!;
     if (this.phase === 'own') {
       // our own entries left pending by an earlier run of this consumer name come first
-      const raw = asEntries(await r.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', maxEntries, 'STREAMS', stream, '0'));
+      // history reads return our pending entries after the given id: walk them with a cursor
+      // (entries of the previous page are still being scored, so they are still pending)
+      const raw = asEntries(await r.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', maxEntries, 'STREAMS', stream, this.ownCursor));
+      if (raw.length > 0) this.ownCursor = raw[raw.length - 1][0];
       const fresh = raw.filter(([id]) => !this.outstanding.has(id));
       if (fresh.length > 0) {
         const batch = await this.withDeliveries('own-pending', fresh);
