@@ -7,7 +7,7 @@
  *
  *   npm run bench:stream -- [--rows 1000000]
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,90 @@ async function pipeThrough(model: string, csv: string, dir: string, threads: num
   return { seconds, summary: JSON.parse(readFileSync(summaryPath, 'utf8')) as StreamSummary };
 }
 
+/**
+ * Records/s through Redis: `consumers` group members (dist/cli/stream.js --redis) are
+ * started and registered, then the CSV is published (100 records per entry) and the
+ * clock runs from the publisher's start until the group has read and acknowledged
+ * every entry (XINFO GROUPS: lag 0, pending 0). Start-up of the consumers is not
+ * in the figure (they are long-running); the publisher's is.
+ */
+async function throughRedis(model: string, csv: string, dir: string, rows: number): Promise<TableRow[]> {
+  const { startRedisServer, redisServerVersion } = await import('../stream/redis-server');
+  const { default: Redis } = await import('ioredis');
+  if (redisServerVersion() === undefined) {
+    console.log('  redis-server is not installed: Redis rows skipped (Debian/Ubuntu: sudo apt-get install redis-server)');
+    return [];
+  }
+  const server = await startRedisServer();
+  const client = new Redis(server.url, { protocol: 2 });
+  const out: TableRow[] = [];
+  const field = (info: unknown[], name: string) => info[info.indexOf(name) + 1];
+  const spawned: ChildProcess[] = [];
+  try {
+    for (const [consumers, threads] of [
+      [1, 2],
+      [2, 1],
+    ] as const) {
+      const stream = `bench-${consumers}`;
+      const children = Array.from({ length: consumers }, (_, k) => {
+        const args = ['--model', model, '--redis', server.url, '--stream', stream, '--group', 'g', '--consumer', `c${k}`, '--alerts', join(dir, `redis-alerts-${consumers}-${k}.ndjson`), '--rejects', join(dir, `redis-rejects-${consumers}-${k}.ndjson`)];
+        const child = spawn(process.execPath, [join(__dirname, 'stream.js'), ...args, '--progress-ms', '0', '--threads', String(threads), '--exit-when-idle', '5000', '--summary-json', join(dir, `redis-summary-${consumers}-${k}.json`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+        spawned.push(child);
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        return { child, exit: once(child, 'close').then(([code]) => ({ code: code as number, stderr })) };
+      });
+      // wait until every consumer has joined the group (model loaded, first read issued)
+      for (let t = 0; ; t++) {
+        const info = (await client.call('XINFO', 'CONSUMERS', stream, 'g').catch(() => [])) as unknown[];
+        if (info.length >= consumers) break;
+        if (t > 600) throw new Error(`consumers did not join group g on ${stream} within 60 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const started = performance.now();
+      const pub = spawn(process.execPath, [join(__dirname, 'publish.js'), '--redis', server.url, '--stream', stream, '--input', csv, '--records-per-entry', '100', '--summary-json', join(dir, `publish-${consumers}.json`), '--quiet'], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const [pubCode] = (await once(pub, 'close')) as [number];
+      if (pubCode !== 0) throw new Error(`publish failed (exit ${pubCode})`);
+      const publishSeconds = (performance.now() - started) / 1000;
+      const entries = Math.ceil(rows / 100);
+      for (;;) {
+        const groups = (await client.call('XINFO', 'GROUPS', stream)) as unknown[][];
+        const g = groups[0];
+        if (Number(field(g, 'entries-read')) >= entries && Number(field(g, 'lag')) === 0 && Number(field(g, 'pending')) === 0) break;
+        // consumers stop after 5 s without entries: a publisher that starts slower than that (a loaded machine) would strand the rest
+        if (children.every((c) => c.child.exitCode !== null)) throw new Error(`every consumer stopped before the group finished: ${JSON.stringify(g)}`);
+        if (performance.now() - started > 600_000) throw new Error(`the group did not finish within 10 minutes: ${JSON.stringify(g)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const seconds = (performance.now() - started) / 1000;
+      let scored = 0;
+      let peak = 0;
+      for (const [k, c] of children.entries()) {
+        const { code, stderr } = await c.exit;
+        if (code !== 0) throw new Error(`consumer c${k} failed (exit ${code}):\n${stderr}`);
+        const s = JSON.parse(readFileSync(join(dir, `redis-summary-${consumers}-${k}.json`), 'utf8')) as { recordsScored: number; peakRssMB: number };
+        scored += s.recordsScored;
+        peak = Math.max(peak, s.peakRssMB);
+      }
+      if (scored !== rows) throw new Error(`expected ${rows} records scored through Redis, got ${scored}`);
+      out.push({
+        path: `redis, ${consumers} consumer${consumers > 1 ? 's' : ''} x ${threads} thread${threads > 1 ? 's' : ''}`,
+        rows: rows.toLocaleString('en-US'),
+        'wall s': seconds.toFixed(2),
+        'records/s end to end': Math.round(rows / seconds).toLocaleString('en-US'),
+        'publish records/s': Math.round(rows / publishSeconds).toLocaleString('en-US'),
+        'peak MiB': peak.toFixed(0),
+      });
+      console.log(`  ${rows.toLocaleString('en-US')} rows through Redis, ${consumers} consumer(s): ${seconds.toFixed(2)} s`);
+    }
+  } finally {
+    for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM'); // after a failure: no orphans
+    client.disconnect();
+    await server.stop();
+  }
+  return out;
+}
+
 /** Exit code when a measured stream run fails or miscounts. */
 export const EXIT_RUN_FAILED = 3;
 
@@ -107,6 +191,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
     }
     console.log(`\n${textTable(table, { caption: 'stream command: CSV piped through stdin, parse + scale + score + alerts (wall time includes start-up and model load)' })}`);
+    const redisRows = await throughRedis(model, join(dir, `input-${rows}.csv`), dir, rows);
+    if (redisRows.length > 0) {
+      console.log(`\n${textTable(redisRows, { caption: 'through Redis Streams: publish (100 records per entry) + consumer group (read, parse, score, alerts fsynced, XACK); clock from publish start to the last XACK' })}`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

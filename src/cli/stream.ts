@@ -631,6 +631,8 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
  * @throws CliError / UsageError for failures reported by {@link runCommand}
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  // --redis: one member of a Redis consumer group (src/cli/stream-group.ts)
+  if (argv.some((a) => a === '--redis' || a.startsWith('--redis='))) return (await import('./stream-group')).main([...argv]);
   const opts = parseStreamArgs(argv);
   if (opts === 'help') {
     process.stdout.write(`${USAGE}\n`);

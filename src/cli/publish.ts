@@ -1,0 +1,161 @@
+/**
+ * `npm run publish`: append a capture (CSV or NDJSON lines) to a Redis stream
+ * in entries of N consecutive raw lines, for a group of `npm run stream --
+ * --redis ...` consumers to score.
+ */
+import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { connectRedis, RedisSourceError } from '../stream/redis-source';
+import { publishLines, type PublishSummary } from '../stream/redis-publisher';
+import type { InputFormat } from '../data/records';
+
+export const PUBLISH_EXIT = { ok: 0, internal: 1, usage: 2, input: 4, redis: 5 } as const;
+
+const USAGE = `usage: npm run publish -- --redis redis://HOST:PORT --stream NAME [options]
+
+Appends records to a Redis stream, N raw lines per entry with the line number of
+the first, for consumers started with npm run stream -- --redis ... to score.
+
+  --redis URL              the Redis server, redis://[user:password@]host:port[/db] (required)
+  --stream NAME            the stream key (required)
+  --input FILE|-           the records (default: - = stdin)
+  --format csv|ndjson      default: from the file name, else csv. A CSV first line without any
+                           number is its header: sent with every entry, not as a record
+  --records-per-entry N    lines per stream entry (default 100; 1 = one record per entry)
+  --max-line-bytes N       longer lines are not published; each is reported on stderr (default 65536)
+  --summary-json FILE      also write the summary as JSON
+  --quiet                  no summary on stderr
+
+Exit codes: 0 done, 2 bad usage, 4 input unreadable, 5 Redis unreachable or
+refused a command, 1 unexpected failure.`;
+
+class UsageError extends Error {}
+
+export interface PublishCliOptions {
+  redis: string;
+  stream: string;
+  input: string;
+  format: InputFormat;
+  recordsPerEntry: number;
+  maxLineBytes: number;
+  summaryJson?: string;
+  quiet: boolean;
+}
+
+function positive(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Parse the command line; 'help' for --help. Throws UsageError with a one-line message. */
+export function parsePublishArgs(argv: string[]): PublishCliOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        redis: { type: 'string' },
+        stream: { type: 'string' },
+        input: { type: 'string' },
+        format: { type: 'string' },
+        'records-per-entry': { type: 'string' },
+        'max-line-bytes': { type: 'string' },
+        'summary-json': { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]);
+  }
+  if (values.help) return 'help';
+  if (!values.redis) throw new UsageError('--redis URL is required');
+  if (!values.stream) throw new UsageError('--stream NAME is required');
+  const input = values.input ?? '-';
+  if (values.format !== undefined && values.format !== 'csv' && values.format !== 'ndjson') throw new UsageError(`--format must be csv or ndjson, got ${JSON.stringify(values.format)}`);
+  const format: InputFormat = (values.format as InputFormat | undefined) ?? (/\.(nd)?jsonl?$/i.test(input) ? 'ndjson' : 'csv');
+  return {
+    redis: values.redis,
+    stream: values.stream,
+    input,
+    format,
+    recordsPerEntry: positive('--records-per-entry', values['records-per-entry'], 100),
+    maxLineBytes: positive('--max-line-bytes', values['max-line-bytes'], 65536),
+    summaryJson: values['summary-json'],
+    quiet: values.quiet ?? false,
+  };
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** Run the command; returns the exit code (never throws for bad input or an unreachable Redis). */
+export async function main(argv: string[]): Promise<number> {
+  let opts: PublishCliOptions | 'help';
+  try {
+    opts = parsePublishArgs(argv);
+  } catch (e) {
+    process.stderr.write(`publish: ${(e as Error).message}\n\n${USAGE}\n`);
+    return PUBLISH_EXIT.usage;
+  }
+  if (opts === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return PUBLISH_EXIT.ok;
+  }
+  if (opts.input !== '-' && (!existsSync(opts.input) || !statSync(opts.input).isFile())) {
+    process.stderr.write(`publish: cannot read input ${opts.input}: ${existsSync(opts.input) ? 'not a file' : 'no such file'}\n`);
+    return PUBLISH_EXIT.input;
+  }
+  let client;
+  try {
+    client = await connectRedis(opts.redis, 'publish');
+  } catch (e) {
+    process.stderr.write(`publish: ${(e as Error).message}\n`);
+    return PUBLISH_EXIT.redis;
+  }
+  let summary: PublishSummary;
+  try {
+    const input = opts.input === '-' ? process.stdin : createReadStream(opts.input, { highWaterMark: 1 << 20 });
+    summary = await publishLines(client, input as AsyncIterable<Buffer>, {
+      stream: opts.stream,
+      format: opts.format,
+      recordsPerEntry: opts.recordsPerEntry,
+      maxLineBytes: opts.maxLineBytes,
+      onTooLong: (line) => process.stderr.write(`${JSON.stringify({ line, reason: `line longer than ${(opts as PublishCliOptions).maxLineBytes} bytes, not published` })}\n`),
+    });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    client.disconnect();
+    if (e instanceof RedisSourceError || /redis|connection|ECONNRE/i.test(err.message)) {
+      process.stderr.write(`publish: ${err.message}\n`);
+      return PUBLISH_EXIT.redis;
+    }
+    if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') {
+      process.stderr.write(`publish: cannot read input ${opts.input}: ${err.message}\n`);
+      return PUBLISH_EXIT.input;
+    }
+    throw e;
+  }
+  await client.quit();
+  if (!opts.quiet) {
+    process.stderr.write(
+      `[publish] ${fmt(summary.recordsPublished)} records in ${fmt(summary.entries)} entries to ${summary.stream} (${summary.firstId ?? '-'} .. ${summary.lastId ?? '-'}) in ${summary.seconds.toFixed(2)} s, ${fmt(summary.recordsPerSecond)} records/s\n` +
+        `  lines read ${fmt(summary.linesRead)} = header ${summary.headerLines} + published ${fmt(summary.recordsPublished)} + too long ${summary.linesTooLong}\n`,
+    );
+  }
+  if (opts.summaryJson) writeFileSync(opts.summaryJson, `${JSON.stringify(summary, null, 1)}\n`);
+  return PUBLISH_EXIT.ok;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (e) => {
+      process.stderr.write(`publish: unexpected failure: ${(e as Error).message}\n`);
+      process.exitCode = PUBLISH_EXIT.internal;
+    },
+  );
+}
