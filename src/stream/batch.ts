@@ -52,8 +52,9 @@ export interface BatchResult {
  */
 export function processBatch(model: LoadedModel, rows: BatchInput, options: { project?: boolean } = {}): BatchResult {
   const t0 = performance.now();
-  const X = batchMatrix(rows, model.featureNames.length);
-  const scaled = model.scaler.transform(X, model.featureNames);
+  // with an encoder, rows arrive encoded (see EncodedRecordParser): the scaler's width and names
+  const X = batchMatrix(rows, model.scaler.nFeatures);
+  const scaled = model.scaler.transform(X, model.encoder ? model.encoder.outputNames : model.featureNames);
   // the projection only serves plots; a command-line stream skips it
   const projected = options.project === false ? createMatrix(0, model.pca.nComponents) : model.pca.transform(scaled);
   const scores = model.forest.scoreSamples(scaled);

@@ -38,7 +38,7 @@ export interface BatchScorer {
 }
 
 function score(model: LoadedModel, values: Float64Array, rows: number): Pick<ScoredBatch, 'scores' | 'decision' | 'anomalies' | 'latencyMs'> {
-  const d = model.featureNames.length;
+  const d = model.scaler.nFeatures; // encoded width when the model has an encoder
   const r = processBatch(model, createMatrix(rows, d, values.subarray(0, rows * d)), { project: false });
   return { scores: r.scores, decision: r.decision, anomalies: Int32Array.from(r.anomalies, (a) => a.index), latencyMs: r.stats.latencyMs };
 }
