@@ -26,3 +26,4 @@ export * from './data/textfile';
 export * from './data/flows';
 export * from './model/encoder';
 export * from './workflow/real-traffic';
+export * from './data/nslkdd-files';
