@@ -59,6 +59,8 @@ export class RecordEncoder {
   readonly codes: ReadonlyArray<ReadonlyMap<string, number> | undefined>;
   /** output column names, e.g. "service=http", "service=<other>" (one-hot) or "service" (ordinal) */
   readonly outputNames: string[];
+  /** output columns that get log1p (numeric columns with log1p: true) */
+  readonly logOutputs: Int32Array;
 
   private constructor(
     readonly encoding: CategoricalEncoding,
@@ -73,6 +75,7 @@ export class RecordEncoder {
       else if (encoding === 'ordinal') this.outputNames.push(c.name);
       else this.outputNames.push(...c.categories.map((v) => `${c.name}=${v}`), `${c.name}=${OTHER_CATEGORY}`);
     });
+    this.logOutputs = Int32Array.from(columns.flatMap((c, j) => (c.kind === 'numeric' && c.log1p ? [this.outputOffset[j]] : [])));
   }
 
   /** input column names, in record order */
@@ -157,6 +160,44 @@ export class RecordEncoder {
     });
     for (let i = 0; i < n; i++) unseen.records += flagged[i];
     return { X: createMatrix(n, w, out), unseen };
+  }
+
+  /**
+   * The log1p step alone, on rows whose numeric columns are still raw (as the
+   * stream's parser writes them, so that alerts can show the exact values).
+   *
+   * @returns a new matrix, or X itself when no column gets log1p
+   */
+  applyLog1p(X: Matrix): Matrix {
+    if (this.logOutputs.length === 0) return X;
+    const w = this.outputWidth;
+    if (X.cols !== w) throw new RangeError(`RecordEncoder.applyLog1p: got ${X.cols} columns, the encoder outputs ${w}`);
+    const out = Float64Array.from(X.data);
+    const logs = this.logOutputs;
+    for (let i = 0; i < X.rows; i++) for (let k = 0; k < logs.length; k++) out[i * w + logs[k]] = signedLog1p(out[i * w + logs[k]]);
+    return createMatrix(X.rows, w, out);
+  }
+
+  /**
+   * One encoded row (numeric columns raw, before log1p) back to a record keyed
+   * by input column: numbers as they were, categories by name ("<other>" for a
+   * category the training data did not have).
+   */
+  decodeRow(values: ArrayLike<number>, offset = 0): Record<string, number | string> {
+    const record: Record<string, number | string> = {};
+    this.columns.forEach((c, j) => {
+      const o = offset + this.outputOffset[j];
+      if (c.kind === 'numeric') {
+        record[c.name] = values[o];
+        return;
+      }
+      const k = c.categories.length;
+      let code = k;
+      if (this.encoding === 'ordinal') code = values[o];
+      else for (let m = 0; m < k; m++) if (values[o + m] === 1) code = m;
+      record[c.name] = code < k ? c.categories[code] : OTHER_CATEGORY;
+    });
+    return record;
   }
 
   toJSON(): RecordEncoderJSON {
