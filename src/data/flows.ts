@@ -201,6 +201,8 @@ export function parseFlowRecords(text: string, options: ParseFlowOptions = {}): 
   const family = new Array<string>(n);
   const familyCache = new Map<string, string>();
   const data = numeric.data;
+  // labels are 1 / -1 when the normal label is a number (a generic CSV), else names
+  const numericLabels = !Number.isNaN(Number(schema.normalLabel));
 
   for (let i = 0; i < n; i++) {
     const lineNo = start + i + 1;
@@ -224,8 +226,14 @@ export function parseFlowRecords(text: string, options: ParseFlowOptions = {}): 
     }
     const label = fields[nf].trim();
     if (label === '') throw new FlowFormatError(source, lineNo, schema.label, '', 'empty label');
-    if (!Number.isNaN(Number(label))) {
-      throw new FlowFormatError(source, lineNo, schema.label, label, `label ${quote(label)} is a number: expected ${quote(schema.normalLabel)} or an attack name`);
+    if (numericLabels ? label !== '1' && label !== '-1' : !Number.isNaN(Number(label))) {
+      throw new FlowFormatError(
+        source,
+        lineNo,
+        schema.label,
+        label,
+        numericLabels ? `label ${quote(label)} is neither 1 (normal) nor -1 (attack)` : `label ${quote(label)} is a number: expected ${quote(schema.normalLabel)} or an attack name`,
+      );
     }
     for (let j = nf + 1; j < fieldCount; j++) {
       const text = fields[j].trim();
