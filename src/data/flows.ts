@@ -342,3 +342,29 @@ export function countBy(values: readonly string[]): Array<{ value: string; count
   for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
   return [...m.entries()].map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
 }
+
+/**
+ * One record as an object keyed by column name (features in file order, then
+ * label and family), e.g. for a table of the first rows.
+ *
+ * @param columns - the feature columns to include (default: all)
+ */
+export function flowRecordRow(records: FlowRecords, i: number, columns?: readonly string[]): Record<string, number | string> {
+  const row: Record<string, number | string> = {};
+  const dn = records.numeric.cols;
+  for (const c of records.schema.features) {
+    if (columns && !columns.includes(c.name)) continue;
+    const k = c.kind === 'numeric' ? records.numericNames.indexOf(c.name) : records.categoricalNames.indexOf(c.name);
+    row[c.name] = c.kind === 'numeric' ? records.numeric.data[i * dn + k] : records.categorical[k][i];
+  }
+  row[records.schema.label] = records.attack[i];
+  row.family = records.family[i];
+  return row;
+}
+
+/** The values of one categorical column, by name. */
+export function categoricalColumn(records: FlowRecords, name: string): string[] {
+  const k = records.categoricalNames.indexOf(name);
+  if (k < 0) throw new RangeError(`${records.source} has no categorical column ${JSON.stringify(name)} (categorical: ${records.categoricalNames.join(', ')})`);
+  return records.categorical[k];
+}

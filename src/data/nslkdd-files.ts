@@ -7,6 +7,14 @@ import { NSL_KDD_SCHEMA, readFlowRecords, type FlowRecords } from './flows';
 /** The shipped NSL-KDD files: data/nsl-kdd/ in the project. */
 export const NSL_KDD_DATA_DIR = join(PROJECT_ROOT, 'data', 'nsl-kdd');
 
+/** Environment variable naming another directory with the NSL-KDD files (`npm start -- --data DIR` sets it). */
+export const NSL_KDD_DIR_ENV = 'NSL_KDD_DIR';
+
+/** The directory notebooks read: $NSL_KDD_DIR when set, else the shipped data/nsl-kdd. */
+export function nslKddDataDir(): string {
+  return process.env[NSL_KDD_DIR_ENV] || NSL_KDD_DATA_DIR;
+}
+
 /** File names of the protocol: train on the 20% training subset, test once on KDDTest+. */
 export const NSL_KDD_FILES = { train: 'KDDTrain+_20Percent.txt', test: 'KDDTest+.txt' } as const;
 
@@ -23,9 +31,9 @@ export function nslKddPath(dir: string, name: string): string {
 /**
  * Read the protocol's training and test files from a directory (plain or .gz).
  *
- * @param dir - directory holding KDDTrain+_20Percent.txt[.gz] and KDDTest+.txt[.gz] (default: the shipped data/nsl-kdd)
+ * @param dir - directory holding KDDTrain+_20Percent.txt[.gz] and KDDTest+.txt[.gz] (default: nslKddDataDir())
  */
-export function loadNslKdd(dir: string = NSL_KDD_DATA_DIR): { train: FlowRecords; test: FlowRecords; trainPath: string; testPath: string } {
+export function loadNslKdd(dir: string = nslKddDataDir()): { train: FlowRecords; test: FlowRecords; trainPath: string; testPath: string } {
   const trainPath = nslKddPath(dir, NSL_KDD_FILES.train);
   const testPath = nslKddPath(dir, NSL_KDD_FILES.test);
   return { train: readFlowRecords(trainPath, NSL_KDD_SCHEMA), test: readFlowRecords(testPath, NSL_KDD_SCHEMA), trainPath, testPath };

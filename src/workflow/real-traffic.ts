@@ -298,3 +298,38 @@ export function realTrafficBundle(prepared: PreparedTraffic, trainFile: FlowReco
     createdAt,
   );
 }
+
+/** One attack name's share of records flagged, with its most common service and flag (what the connection looked like). */
+export interface AttackDetectionRow {
+  attack: string;
+  family: string;
+  records: number;
+  /** share of its records with score < threshold */
+  detected: number;
+  service: string;
+  flag: string;
+}
+
+/**
+ * Detection per attack name at a score threshold (e.g. detectionAtFpr's), largest names first.
+ *
+ * @param families - only these families (default: all attacks)
+ */
+export function detectionByAttack(test: FlowRecords, scores: ArrayLike<number>, threshold: number, families?: readonly string[]): AttackDetectionRow[] {
+  const service = test.categorical[test.categoricalNames.indexOf('service')];
+  const flag = test.categorical[test.categoricalNames.indexOf('flag')];
+  const acc = new Map<string, { family: string; records: number; hit: number; services: Map<string, number>; flags: Map<string, number> }>();
+  for (let i = 0; i < test.rows; i++) {
+    if (test.y[i] !== -1 || (families && !families.includes(test.family[i]))) continue;
+    let a = acc.get(test.attack[i]);
+    if (!a) acc.set(test.attack[i], (a = { family: test.family[i], records: 0, hit: 0, services: new Map(), flags: new Map() }));
+    a.records++;
+    if (scores[i] < threshold) a.hit++;
+    if (service) a.services.set(service[i], (a.services.get(service[i]) ?? 0) + 1);
+    if (flag) a.flags.set(flag[i], (a.flags.get(flag[i]) ?? 0) + 1);
+  }
+  const top = (m: Map<string, number>) => [...m.entries()].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))[0]?.[0] ?? '';
+  return [...acc.entries()]
+    .map(([attack, a]) => ({ attack, family: a.family, records: a.records, detected: a.hit / a.records, service: top(a.services), flag: top(a.flags) }))
+    .sort((x, y) => y.records - x.records || (x.attack < y.attack ? -1 : 1));
+}
