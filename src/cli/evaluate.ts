@@ -111,7 +111,7 @@ export function formatEvaluation(e: RealTrafficEvaluation, train: string, test: 
   ];
   const unseenCols = Object.entries(e.unseen.byColumn);
   if (unseenCols.length > 0) {
-    lines.push(`test categories unseen in training (scored as "other"): ${e.unseen.records.toLocaleString('en-US')} records; ${unseenCols.map(([c, v]) => `${c}: ${Object.entries(v).map(([k, n]) => `${k} ${n}`).join(', ')}`).join('; ')}`);
+    lines.push(`test categories unseen in training (scored as "other"): ${e.unseen.records.toLocaleString('en-US')} records; ${unseenCols.map(([c, v]) => `${c}: ${Object.entries(v).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k, n]) => `${k} ${n}`).join(', ')}`).join('; ')}`);
   }
   const rows: TableRow[] = [
     { metric: 'ROC-AUC', 'mean ± std': pm(e.rocAuc), 'min-max': range(e.rocAuc) },
@@ -202,6 +202,8 @@ export function runEvaluate(argv: string[]): number {
 }
 
 if (require.main === module) {
+  // a reader that closes the pipe early (| head) ends the command quietly
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? EXIT.ok : EXIT.internal));
   try {
     process.exitCode = runEvaluate(process.argv.slice(2));
   } catch (e) {
