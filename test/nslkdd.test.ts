@@ -343,3 +343,24 @@ describe('npm run evaluate', () => {
     }
   });
 });
+
+describe('plot specs of notebook 09', () => {
+  it('variant curves and family bars compile without Vega-Lite warnings and render to SVG', async () => {
+    const { compileSpec, familyDetectionSpec, renderSvg, variantRankingSpec } = await import('../src/notebook/plots');
+    const y = [1, 1, 1, -1, -1, 1, -1, 1];
+    const spec = variantRankingSpec(y, [
+      { name: 'a', scores: [-0.4, -0.5, -0.3, -0.7, -0.6, -0.45, -0.52, -0.35] },
+      { name: 'b', scores: [-0.4, -0.6, -0.3, -0.5, -0.7, -0.45, -0.42, -0.35] },
+    ]);
+    expect(compileSpec(spec).warnings).toEqual([]);
+    expect(JSON.stringify(spec)).toContain('prevalence 0.375');
+    const bars = familyDetectionSpec([
+      { family: 'DoS', operatingPoint: '1% FPR', rate: 0.6, records: 10 },
+      { family: 'DoS', operatingPoint: '5% FPR', rate: 0.9, records: 10 },
+      { family: 'R2L', operatingPoint: '1% FPR', rate: 0.01, records: 5 },
+      { family: 'R2L', operatingPoint: '5% FPR', rate: 0.1, records: 5 },
+    ]);
+    expect(compileSpec(bars).warnings).toEqual([]);
+    expect(await renderSvg(bars)).toMatch(/^<svg/);
+  });
+});

@@ -574,8 +574,8 @@ export function variantRankingSpec(yTrue: ArrayLike<number>, variants: readonly 
     const pr = precisionRecallCurve(yTrue, neg, opts);
     const name = `${v.name} (AUC ${rocAuc(yTrue, neg, opts).toFixed(3)}, AP ${averagePrecision(yTrue, neg, opts).toFixed(3)})`;
     names.push(name);
-    thin(Array.from(roc.fpr, (f, i) => ({ fpr: round(f, 5), tpr: round(roc.tpr[i], 5) })), 600).forEach((p) => rocValues.push({ ...p, detector: name }));
-    thin(Array.from(pr.recall, (r, i) => ({ recall: round(r, 5), precision: round(pr.precision[i], 5) })), 600).forEach((p) => prValues.push({ ...p, detector: name }));
+    thin(Array.from(roc.fpr, (f, i) => ({ fpr: round(f, 5), tpr: round(roc.tpr[i], 5) })), 300).forEach((p) => rocValues.push({ ...p, detector: name }));
+    thin(Array.from(pr.recall, (r, i) => ({ recall: round(r, 5), precision: round(pr.precision[i], 5) })), 300).forEach((p) => prValues.push({ ...p, detector: name }));
   }
   const palette = ['#e45756', '#4c78a8', '#54a24b', '#f58518', '#b279a2'];
   const color = { field: 'detector', type: 'nominal', title: null, scale: { domain: names, range: palette.slice(0, names.length) }, legend: { orient: 'bottom', direction: 'vertical' } };
