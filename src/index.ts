@@ -26,3 +26,8 @@ export * from './model/isolation';
 export * from './model/decision-map';
 export * from './workflow/protocol';
 export * from './workflow/sweep';
+export * from './data/textfile';
+export * from './data/flows';
+export * from './model/encoder';
+export * from './workflow/real-traffic';
+export * from './data/nslkdd-files';

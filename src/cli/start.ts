@@ -1,12 +1,13 @@
 /**
  * `npm start`: set up the Python side and the kernel, then execute notebooks
- * 01-08 in order, headless, with the chosen parameters; write each executed
+ * 01 onwards in order, headless, with the chosen parameters; write each executed
  * notebook (with outputs) and an HTML export, and print a one-screen summary.
  *
- *   npm start -- [--set key=value]... [--params FILE] [--update-notebooks]
+ *   npm start -- [--set key=value]... [--params FILE] [--data DIR] [--update-notebooks]
  */
 import { copyFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
+import { NSL_KDD_DIR_ENV } from '../data/nslkdd-files';
 import type { Params } from '../core/params';
 import { ARTIFACTS_ENV, artifactsDir, PRODUCERS } from '../persist/workspace';
 import { COMMON_OPTIONS, describeOverrides, paramsEnv, paramsFromArgs, parseOptions } from './args';
@@ -15,9 +16,9 @@ import { describeFailure, executeNotebooks, NotebookExecutorError, notebookPaths
 import { NOTEBOOKS, ROOT } from './project';
 import { setup } from './setup';
 
-const USAGE = `usage: npm start -- [--set key=value]... [--params FILE] [--update-notebooks]
+const USAGE = `usage: npm start -- [--set key=value]... [--params FILE] [--data DIR] [--update-notebooks]
 
-Executes notebooks/01..08 headless with the tslab kernel (after creating .venv and
+Executes every notebook in notebooks/ headless with the tslab kernel (after creating .venv and
 registering the kernel if needed) and writes, under artifacts/:
   notebooks/NN_*.ipynb  the executed notebooks, with outputs
   html/NN_*.html        an HTML export of each
@@ -25,6 +26,7 @@ registering the kernel if needed) and writes, under artifacts/:
 
   --set key=value      override one parameter (repeatable), e.g. --set contamination=0.1
   --params FILE        a JSON file of parameter overrides
+  --data DIR           where notebooks 09-10 read the NSL-KDD files (default data/nsl-kdd)
   --update-notebooks   copy the executed notebooks back into notebooks/ (default parameters only),
                        so the committed notebooks carry the outputs of a default run
 Parameters are checked before anything runs; see README.md for the list.
@@ -84,7 +86,7 @@ function printSummary(params: Params, overrides: string, dir: string, runs: { no
 /** Exit code when a notebook fails (or the executor does, or the run writes no model). */
 export const EXIT_NOTEBOOK = 4;
 
-const START_OPTIONS = { ...COMMON_OPTIONS, 'update-notebooks': { type: 'boolean' } } as const;
+const START_OPTIONS = { ...COMMON_OPTIONS, data: { type: 'string' }, 'update-notebooks': { type: 'boolean' } } as const;
 
 /** `npm start` on `argv`; @returns the exit code (see USAGE) */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -94,6 +96,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  const dataDir = values.data;
+  if (dataDir !== undefined && !(existsSync(dataDir) && statSync(dataDir).isDirectory())) throw new UsageError(`--data needs an existing directory, got ${JSON.stringify(dataDir)}`);
   const loaded = paramsFromArgs({ sets: values.set ?? [], paramsFile: values.params });
   const updateNotebooks = values['update-notebooks'] ?? false;
   const overrides = describeOverrides(loaded);
@@ -114,7 +118,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     runs = await executeNotebooks({
       outDir,
       htmlDir,
-      env: { ...paramsEnv(loaded), [ARTIFACTS_ENV]: dir },
+      env: { ...paramsEnv(loaded), [ARTIFACTS_ENV]: dir, ...(dataDir !== undefined ? { [NSL_KDD_DIR_ENV]: resolve(dataDir) } : {}) },
       onResult: (r) => console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.notebook.padEnd(34)} ${r.seconds.toFixed(1)} s`),
     });
   } catch (e) {

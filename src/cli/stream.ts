@@ -14,7 +14,7 @@ import { open } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { ArtifactError, loadBundle, type LoadedModel } from '../persist/bundle';
 import { ModelKeyError, readModelKey } from '../persist/signing';
-import { InputError, LineSplitter, RecordParser, type InputFormat } from '../data/records';
+import { alertRecordJson, createRecordParser, InputError, LineSplitter, type InputFormat } from '../data/records';
 import { createBatchScorer, type ScoredBatch } from '../stream/scorer';
 import { DriftWindow, LatencyStats } from '../stream/stats';
 import { integerOption, numberOption, parseOptions } from './args';
@@ -379,7 +379,7 @@ function openOutputs(opts: StreamOptions): { alerts: Output; rejects: Output; su
 export async function runStream(opts: StreamOptions): Promise<{ code: number; summary: StreamSummary }> {
   const model = loadModel(opts.model, opts.keyFile);
   if (opts.input !== '-' && !existsSync(opts.input)) throw new CliError(`cannot read input ${opts.input}: no such file`, EXIT.input);
-  const d = model.featureNames.length;
+  const d = model.scaler.nFeatures; // the encoded width for a model with an encoder
   const contamination = model.params.contamination;
   const expectedRate = typeof contamination === 'number' ? contamination : model.bundle.trainingMetrics.nFlagged / model.bundle.trainingMetrics.nRows;
   const inputSize = opts.input !== '-' && !opts.follow ? statSync(opts.input).size : undefined;
@@ -397,7 +397,7 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
   const state: { stopped: boolean; by?: StreamSummary['stoppedBy']; wake?: () => void } = { stopped: false };
   const started = performance.now();
   const latency = new LatencyStats();
-  const parser = new RecordParser(model.featureNames, opts.format);
+  const parser = createRecordParser(model, opts.format);
   let inputError: string | undefined;
   let outputError: string | undefined;
 
@@ -458,9 +458,8 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
     const onScored = (b: ScoredBatch) => {
       const timestamp = new Date().toISOString();
       for (const i of b.anomalies) {
-        const record: Record<string, number> = {};
-        model.featureNames.forEach((name, j) => (record[name] = b.values[i * d + j]));
-        alerts.write(`${JSON.stringify({ line: b.tags[i], batch: b.id, timestamp, score: b.scores[i], decision: b.decision[i], record })}\n`);
+        // as JSON.stringify({ line, batch, timestamp, score, decision, record }), without the objects
+        alerts.write(`{"line":${b.tags[i]},"batch":${b.id},"timestamp":"${timestamp}","score":${b.scores[i]},"decision":${b.decision[i]},"record":${alertRecordJson(model, b.values, i * d)}}\n`);
       }
       latency.add(b.latencyMs);
       scored += b.rows;
