@@ -14,6 +14,8 @@ export * from './core/pyformat';
 export * from './persist/bundle';
 export * from './workflow/pipeline';
 export * from './stream/batch';
+export * from './stream/failover-drill';
+export { redisServerVersion, RedisServerMissingError } from './stream/redis-server';
 export * from './data/csv';
 export * from './notebook/display';
 export * from './notebook/plots';
