@@ -23,6 +23,7 @@ export * from './notebook/tables';
 export * from './persist/workspace';
 export * from './notebook/setup';
 export * from './notebook/stream-dashboard';
+export * from './notebook/failover-view';
 export * from './core/version';
 export * from './model/isolation';
 export * from './model/decision-map';

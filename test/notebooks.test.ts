@@ -9,7 +9,7 @@ import { runPipeline } from '../src/workflow/pipeline';
 import { VEGALITE_MIME } from '../src/notebook/plots';
 
 /**
- * Executes notebooks 01-08 headless with the tslab kernel, exactly as `npm start`
+ * Executes the notebooks (01-08, 11) headless with the tslab kernel, exactly as `npm start`
  * does, into a fresh artifacts folder, and checks what a reader would see.
  */
 
@@ -22,6 +22,7 @@ const EXPECTED = [
   '06_visualize.ipynb',
   '07_save_model.ipynb',
   '08_streaming.ipynb',
+  '11_scale_out_redis.ipynb',
 ];
 
 const work = mkdtempSync(join(tmpdir(), 'notebooks-'));
@@ -43,8 +44,8 @@ beforeAll(async () => {
 
 const outputsOf = (nb: Notebook) => nb.cells.flatMap((c, i) => (c.outputs ?? []).map((o) => ({ cell: i, output: o })));
 
-describe('the eight notebooks run headless from a clean artifacts folder', () => {
-  it('notebooks/ holds exactly the eight steps, in order', () => {
+describe('the notebooks run headless from a clean artifacts folder', () => {
+  it('notebooks/ holds exactly the course, in order', () => {
     expect(notebookPaths().map((p) => p.split('/').pop())).toEqual(EXPECTED);
   });
 
@@ -83,9 +84,9 @@ describe('the eight notebooks run headless from a clean artifacts folder', () =>
         }
       }
     }
-    // 01 histograms, 02 PCA, 03 path lengths, 04 scores, 06 seven figures, 08 live timeline
-    expect(plots).toBe(12);
-    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '03_train_isolation_forest.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb']) {
+    // 01 histograms, 02 PCA, 03 path lengths, 04 scores, 06 seven figures, 08 live timeline, 11 failover bars (redis-server is installed here)
+    expect(plots).toBe(13);
+    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '03_train_isolation_forest.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb', '11_scale_out_redis.ipynb']) {
       expect(outputsOf(executed[name]).some(({ output }) => VEGALITE_MIME in (output.data ?? {})), name).toBe(true);
     }
   });
@@ -112,6 +113,15 @@ describe('the eight notebooks run headless from a clean artifacts folder', () =>
     const text = executed['08_streaming.ipynb'].cells.map(cellText).join('');
     expect(text).toContain(model.checksum.slice(0, 19));
     expect(text).toContain(`every streamed row was scored (${summary.expectedRows} of ${summary.expectedRows})`);
+  });
+
+  it('11 ran the Redis failover drill: a consumer SIGKILLed holding entries, every record accounted for, none lost', () => {
+    const text = executed['11_scale_out_redis.ipynb'].cells.map(cellText).join('');
+    expect(text).toMatch(/redis-server \S+ is installed/);
+    expect(text).toContain('published 50,000 records in 500 entries');
+    expect(text).toMatch(/SIGKILL to consumer a [\d.]+ s in, after \d+ finished entries, holding [1-9]\d* unacknowledged entries/);
+    expect(text).toContain('the group drained: 0 entries pending, lag 0');
+    expect(text).toContain('none lost: 50,000 scored + 0 rejected + 0 dead-lettered = 50,000 published; nothing pending, lag 0');
   });
 
   it('07 shows the size and checksum of the bundle it wrote', () => {
@@ -152,7 +162,7 @@ describe('the lab route: an override in 01\'s first cell flows through 02-08 wit
     });
   }, 900_000);
 
-  it('all eight notebooks run', () => {
+  it('all the notebooks run', () => {
     for (const r of labRuns) expect(r.ok, describeFailure(r)).toBe(true);
     expect(labRuns.map((r) => basename(r.notebook))).toEqual(EXPECTED);
   });

@@ -1,6 +1,6 @@
 /**
  * `npm start`: set up the Python side and the kernel, then execute notebooks
- * 01-08 in order, headless, with the chosen parameters; write each executed
+ * (01-08, then 11) in order, headless, with the chosen parameters; write each executed
  * notebook (with outputs) and an HTML export, and print a one-screen summary.
  *
  *   npm start -- [--set key=value]... [--params FILE] [--update-notebooks]
@@ -17,8 +17,8 @@ import { setup } from './setup';
 
 const USAGE = `usage: npm start -- [--set key=value]... [--params FILE] [--update-notebooks]
 
-Executes notebooks/01..08 headless with the tslab kernel (after creating .venv and
-registering the kernel if needed) and writes, under artifacts/:
+Executes notebooks/NN_*.ipynb in order (01..08, 11) headless with the tslab kernel
+(after creating .venv and registering the kernel if needed) and writes, under artifacts/:
   notebooks/NN_*.ipynb  the executed notebooks, with outputs
   html/NN_*.html        an HTML export of each
   model.json, metrics.json, ...  what the notebooks produce

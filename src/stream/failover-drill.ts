@@ -11,7 +11,7 @@
  * from what the consumers claim in their summaries.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { GroupAlert, GroupConsumerSummary } from './group-consumer';
@@ -27,7 +27,7 @@ export interface FailoverDrillOptions {
   modelPath: string;
   /** the capture to publish: a CSV (with or without header) or NDJSON file (required) */
   input: string;
-  /** folder for each consumer's alerts, rejects, ledger and summary (created; required) */
+  /** folder for each consumer's alerts, rejects, ledger and summary (created; its STREAM-C-* files of an earlier drill are replaced; required) */
   workDir: string;
   /** an existing Redis to use; default: start a throwaway local redis-server and stop it afterwards */
   redisUrl?: string;
@@ -88,6 +88,8 @@ export interface DrillConsumer {
   entriesRedelivered: number;
   /** records in the entries it finished */
   records: number;
+  /** of those, records in entries delivered before (taken over from the killed consumer) */
+  recordsRedelivered: number;
   /** its --summary-json (undefined for the killed consumer: it never wrote one) */
   summary?: GroupConsumerSummary;
   /** its output files */
@@ -205,6 +207,8 @@ export async function runFailoverDrill(options: FailoverDrillOptions): Promise<F
       const f = (kind: string, ext: string) => join(options.workDir, `${stream}-${c}-${kind}.${ext}`);
       return { alerts: f('alerts', 'ndjson'), rejects: f('rejects', 'ndjson'), ledger: f('ledger', 'ndjson'), summary: f('summary', 'json') };
     });
+    // the outputs are appended to (that is what makes them durable): start from empty files, not a previous drill's
+    for (const f of files) for (const path of Object.values(f)) rmSync(path, { force: true });
     const stderr = names.map(() => '');
     names.forEach((c, i) => {
       const args = [
@@ -314,6 +318,7 @@ export async function runFailoverDrill(options: FailoverDrillOptions): Promise<F
         entriesFinished: ledgers[i].length,
         entriesRedelivered: ledgers[i].filter((l) => l.deliveries > 1).length,
         records: ledgers[i].reduce((s, l) => s + l.records, 0),
+        recordsRedelivered: ledgers[i].reduce((s, l) => s + (l.deliveries > 1 ? l.records : 0), 0),
         summary,
         files: files[i],
       };
