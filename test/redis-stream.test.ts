@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -318,6 +318,18 @@ describe('npm run stream -- --redis: a consumer group', () => {
     const noModel = await finish(startCli('stream.js', ['--model', join(dir, 'none.json'), '--redis', redis.url, '--stream', 's', '--group', 'g', '--consumer', 'c']), 30_000);
     expect(noModel.code).toBe(3);
     expect(noModel.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it("the stream command's --help points to the group mode, and --redis URL --help lists the group options", () => {
+    // execFileSync throws on a non-zero exit: both print their usage and exit 0
+    const plainText = execFileSync(process.execPath, [join(DIST, 'stream.js'), '--help'], { encoding: 'utf8' });
+    expect(plainText).toContain('npm run stream -- --model FILE --redis URL --stream NAME --group G --consumer C [options]');
+    expect(plainText).toContain('`npm run stream -- --redis URL --help` lists them');
+    const groupText = execFileSync(process.execPath, [join(DIST, 'stream.js'), '--redis', redis.url, '--help'], { encoding: 'utf8' });
+    for (const o of ['--claim-idle-ms', '--max-deliveries', '--dead-letter-stream', '--ledger', '--exit-when-idle']) {
+      expect(plainText, o).toContain(o);
+      expect(groupText, o).toContain(o);
+    }
   });
 
   it('alerts and rejects can go to Redis streams', async () => {
