@@ -9,7 +9,7 @@ import { runPipeline } from '../src/workflow/pipeline';
 import { VEGALITE_MIME } from '../src/notebook/plots';
 
 /**
- * Executes notebooks 01-09 headless with the tslab kernel, exactly as `npm start`
+ * Executes every notebook (01-11) headless with the tslab kernel, exactly as `npm start`
  * does, into a fresh artifacts folder, and checks what a reader would see.
  */
 
@@ -23,6 +23,7 @@ const EXPECTED = [
   '07_save_model.ipynb',
   '08_streaming.ipynb',
   '09_real_traffic.ipynb',
+  '11_scale_out_redis.ipynb',
 ];
 
 const work = mkdtempSync(join(tmpdir(), 'notebooks-'));
@@ -44,8 +45,8 @@ beforeAll(async () => {
 
 const outputsOf = (nb: Notebook) => nb.cells.flatMap((c, i) => (c.outputs ?? []).map((o) => ({ cell: i, output: o })));
 
-describe('the nine notebooks run headless from a clean artifacts folder', () => {
-  it('notebooks/ holds exactly the nine steps, in order', () => {
+describe('the notebooks run headless from a clean artifacts folder', () => {
+  it('notebooks/ holds exactly the course, in order', () => {
     expect(notebookPaths().map((p) => p.split('/').pop())).toEqual(EXPECTED);
   });
 
@@ -85,9 +86,9 @@ describe('the nine notebooks run headless from a clean artifacts folder', () => 
         }
       }
     }
-    // 01 histograms, 02 PCA, 03 path lengths, 04 scores, 06 seven figures, 08 live timeline, 09 curves + families + PCA
-    expect(plots).toBe(15);
-    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '03_train_isolation_forest.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb', '09_real_traffic.ipynb']) {
+    // 01 histograms, 02 PCA, 03 path lengths, 04 scores, 06 seven figures, 08 live timeline, 09 curves + families + PCA, 11 failover bars (redis-server is installed here)
+    expect(plots).toBe(16);
+    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '03_train_isolation_forest.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb', '09_real_traffic.ipynb', '11_scale_out_redis.ipynb']) {
       expect(outputsOf(executed[name]).some(({ output }) => VEGALITE_MIME in (output.data ?? {})), name).toBe(true);
     }
   });
@@ -127,6 +128,15 @@ describe('the nine notebooks run headless from a clean artifacts folder', () => 
       .join('');
     expect(html).toContain('Detection rate per family');
     expect(html).toContain('<td>R2L</td>');
+  });
+
+  it('11 ran the Redis failover drill: a consumer SIGKILLed holding entries, every record accounted for, none lost', () => {
+    const text = executed['11_scale_out_redis.ipynb'].cells.map(cellText).join('');
+    expect(text).toMatch(/redis-server \S+ is installed/);
+    expect(text).toContain('published 50,000 records in 500 entries');
+    expect(text).toMatch(/SIGKILL to consumer a [\d.]+ s in, after \d+ finished entries, holding [1-9]\d* unacknowledged entries/);
+    expect(text).toContain('the group drained: 0 entries pending, lag 0');
+    expect(text).toContain('none lost: 50,000 scored + 0 rejected + 0 dead-lettered = 50,000 published; nothing pending, lag 0');
   });
 
   it('07 shows the size and checksum of the bundle it wrote', () => {
@@ -169,7 +179,7 @@ describe('the lab route: an override in 01\'s first cell flows through 02-08 wit
     });
   }, 900_000);
 
-  it('all eight notebooks run', () => {
+  it('all the notebooks run', () => {
     for (const r of labRuns) expect(r.ok, describeFailure(r)).toBe(true);
     expect(labRuns.map((r) => basename(r.notebook))).toEqual(LAB_ROUTE);
   });

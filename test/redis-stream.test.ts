@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { processBatch } from '../src/stream/batch';
 import { fromRows } from '../src/core/matrix';
 import { redisServerVersion, startRedisServer, type RedisServerHandle } from '../src/stream/redis-server';
 import type { GroupAlert, GroupConsumerSummary } from '../src/stream/group-consumer';
+import { readCompleteNdjson, runFailoverDrill, type LedgerLine, type RejectLine } from '../src/stream/failover-drill';
 
 /**
  * The Redis consumer group end to end, against a real redis-server started by
@@ -71,13 +72,7 @@ async function finish(run: { child: ChildProcess; done: Promise<Run> }, ms: numb
   return r;
 }
 
-/** complete NDJSON lines (a consumer killed mid-write may leave an unterminated last line) */
-function ndjson<T>(path: string): T[] {
-  if (!existsSync(path)) return [];
-  const text = readFileSync(path, 'utf8');
-  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
-  return complete.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T);
-}
+const ndjson = readCompleteNdjson;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -125,23 +120,8 @@ function expectedAlerts(good: Map<number, number[]>): Map<number, { score: numbe
   return new Map(r.anomalies.map((a) => [lines[a.index], { score: a.score, decision: a.decision }]));
 }
 
-interface Ledger {
-  entry: string;
-  line: number;
-  records: number;
-  scored: number;
-  anomalous: number;
-  rejected: number;
-  deliveries: number;
-  consumer: string;
-}
-interface Reject {
-  entry: string;
-  index: number;
-  line: number;
-  reason: string;
-  deliveries: number;
-}
+type Ledger = LedgerLine;
+type Reject = RejectLine;
 
 async function publish(stream: string, text: string, extra: string[] = []): Promise<Run> {
   const path = join(dir, `${stream}.csv`);
@@ -204,69 +184,39 @@ describe('npm run stream -- --redis: a consumer group', () => {
   it('200,000 records, two consumers, one killed with SIGKILL mid-stream: every record scored, rejected or dead-lettered, nothing pending', async () => {
     const { text, good, bad } = capture(200_000, 500);
     expect(good.size + bad.size).toBe(200_000);
-    const pub = await publish('flows', text, ['--records-per-entry', '100']);
-    expect(pub.code, pub.stderr).toBe(0);
+    const input = join(dir, 'flows.csv');
+    writeFileSync(input, text);
+    // the drill publishes, runs a and b (the real command), kills a while it holds entries, and waits for b to drain the group
+    const drill = await runFailoverDrill({ modelPath, input, workDir: join(dir, 'drill'), redisUrl: redis.url, stream: 'flows', group: 'scorers', killAfterEntries: 20, timeoutMs: 110_000 });
+    expect(drill.entries).toBe(2000);
     expect(await client.xlen('flows')).toBe(2000);
-
-    const common = ['--claim-idle-ms', '1000', '--entries-per-read', '4', '--exit-when-idle', '1500'];
-    const a = startCli('stream.js', consumerArgs('flows', 'scorers', 'a', common));
-    const b = startCli('stream.js', consumerArgs('flows', 'scorers', 'b', common));
-    // freeze a once it has acknowledged some work and holds unacknowledged entries, then kill it
-    const aLedger = join(dir, 'flows-a-ledger.ndjson');
-    const deadline = performance.now() + 60_000;
-    let killedWithPending = 0;
-    while (performance.now() < deadline && a.child.exitCode === null) {
-      if (ndjson<Ledger>(aLedger).length >= 20) {
-        a.child.kill('SIGSTOP');
-        const mine = (await client.call('XPENDING', 'flows', 'scorers', '-', '+', 1000, 'a')) as unknown[];
-        if (mine.length > 0) {
-          killedWithPending = mine.length;
-          a.child.kill('SIGKILL');
-          break;
-        }
-        a.child.kill('SIGCONT');
-      }
-      await sleep(5);
-    }
-    expect(killedWithPending, 'consumer a was never caught holding unacknowledged entries').toBeGreaterThan(0);
-    const ra = await finish(a, 10_000);
-    expect(ra.signal).toBe('SIGKILL');
-    const rb = await finish(b, 90_000);
-    expect(rb.code, rb.stderr).toBe(0);
-    const sb = JSON.parse(readFileSync(join(dir, 'flows-b-summary.json'), 'utf8')) as GroupConsumerSummary;
+    const [a, b] = drill.consumers;
+    expect(a.signal).toBe('SIGKILL');
+    expect(drill.kill.pendingEntries).toBeGreaterThan(0);
+    expect(b.exitCode, b.stderr).toBe(0);
+    const sb = b.summary!;
     expect(sb.stoppedBy).toBe('idle');
-    expect(sb.entries.claimedEntries).toBeGreaterThanOrEqual(killedWithPending); // b took over what a held
+    expect(sb.entries.claimedEntries).toBeGreaterThanOrEqual(drill.kill.pendingEntries); // b took over what a held
     expect(sb.recordsReceived).toBe(sb.recordsScored + sb.recordsRejected + sb.recordsDeadLettered);
     expect(await pendingCount('flows', 'scorers')).toBe(0);
+    expect(drill.lagAfter).toBe(0);
     expect(await client.xlen('flows:dead')).toBe(0);
 
-    // every entry was finished (written, then acked) by a or b; its records add up
+    // every entry was finished (written, then acked) by a or b; its records add up (the drill throws on conflicting copies)
+    expect(drill.records).toMatchObject({ published: 200_000, scored: good.size, rejected: bad.size, deadLettered: 0, missing: 0 });
     const ids = (await client.xrange('flows', '-', '+')).map(([id]) => id);
-    const ledger = [...ndjson<Ledger>(aLedger), ...ndjson<Ledger>(join(dir, 'flows-b-ledger.ndjson'))];
-    const byEntry = new Map<string, Ledger>();
-    for (const l of ledger) {
-      const seen = byEntry.get(l.entry);
-      if (seen) expect(l, `entry ${l.entry} finished twice with different results`).toMatchObject({ records: seen.records, scored: seen.scored, anomalous: seen.anomalous, rejected: seen.rejected });
-      byEntry.set(l.entry, l);
-    }
-    expect([...byEntry.keys()].sort()).toEqual([...ids].sort());
-    let scoredTotal = 0;
-    let rejectedTotal = 0;
-    for (const l of byEntry.values()) {
-      expect(l.scored + l.rejected).toBe(l.records);
-      scoredTotal += l.scored;
-      rejectedTotal += l.rejected;
-    }
-    expect(scoredTotal).toBe(good.size);
-    expect(rejectedTotal).toBe(bad.size);
+    const ledger = [...ndjson<Ledger>(a.files.ledger), ...ndjson<Ledger>(b.files.ledger)];
+    expect([...new Set(ledger.map((l) => l.entry))].sort()).toEqual([...ids].sort());
+    for (const l of ledger) expect(l.scored + l.rejected).toBe(l.records);
 
     // alerts: exactly the records the library flags, each named by entry + index; repeats only on redelivery
     const flagged = expectedAlerts(good);
-    const alerts = [...ndjson<GroupAlert>(join(dir, 'flows-a-alerts.ndjson')), ...ndjson<GroupAlert>(join(dir, 'flows-b-alerts.ndjson'))];
+    const alerts = [...ndjson<GroupAlert>(a.files.alerts), ...ndjson<GroupAlert>(b.files.alerts)];
     const byRecord = new Map<string, GroupAlert[]>();
     for (const al of alerts) byRecord.set(`${al.entry}/${al.index}`, [...(byRecord.get(`${al.entry}/${al.index}`) ?? []), al]);
     expect(new Set(alerts.map((al) => al.line))).toEqual(new Set(flagged.keys()));
     expect(byRecord.size).toBe(flagged.size);
+    expect(drill.alerts.records).toBe(flagged.size);
     for (const al of alerts) {
       const f = flagged.get(al.line)!;
       expect(al.score).toBe(f.score);
@@ -276,11 +226,12 @@ describe('npm run stream -- --redis: a consumer group', () => {
     for (const [key, copies] of byRecord) {
       if (copies.length > 1) expect(Math.max(...copies.map((c) => c.deliveries)), `${key} alerted twice without a redelivery`).toBeGreaterThan(1);
     }
+    expect(drill.alerts.duplicatedWithoutRedelivery).toBe(0);
     // rejects: every bad line once (or again on redelivery), with its reason
-    const rejects = [...ndjson<Reject>(join(dir, 'flows-a-rejects.ndjson')), ...ndjson<Reject>(join(dir, 'flows-b-rejects.ndjson'))];
+    const rejects = [...ndjson<Reject>(a.files.rejects), ...ndjson<Reject>(b.files.rejects)];
     expect(new Set(rejects.map((r) => r.line))).toEqual(new Set(bad.keys()));
     for (const r of rejects) expect(r.reason, `line ${r.line}`).toMatch(bad.get(r.line)!);
-  });
+  }, 120_000);
 
   it('a restarted consumer first re-reads its own unacknowledged entries', async () => {
     const { text, good, bad } = capture(3000, 900);
@@ -367,6 +318,18 @@ describe('npm run stream -- --redis: a consumer group', () => {
     const noModel = await finish(startCli('stream.js', ['--model', join(dir, 'none.json'), '--redis', redis.url, '--stream', 's', '--group', 'g', '--consumer', 'c']), 30_000);
     expect(noModel.code).toBe(3);
     expect(noModel.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it("the stream command's --help points to the group mode, and --redis URL --help lists the group options", () => {
+    // execFileSync throws on a non-zero exit: both print their usage and exit 0
+    const plainText = execFileSync(process.execPath, [join(DIST, 'stream.js'), '--help'], { encoding: 'utf8' });
+    expect(plainText).toContain('npm run stream -- --model FILE --redis URL --stream NAME --group G --consumer C [options]');
+    expect(plainText).toContain('`npm run stream -- --redis URL --help` lists them');
+    const groupText = execFileSync(process.execPath, [join(DIST, 'stream.js'), '--redis', redis.url, '--help'], { encoding: 'utf8' });
+    for (const o of ['--claim-idle-ms', '--max-deliveries', '--dead-letter-stream', '--ledger', '--exit-when-idle']) {
+      expect(plainText, o).toContain(o);
+      expect(groupText, o).toContain(o);
+    }
   });
 
   it('alerts and rejects can go to Redis streams', async () => {

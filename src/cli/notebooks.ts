@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { jupyterEnv, NOTEBOOKS, ROOT, VENV_PYTHON } from './project';
 
-/** The notebooks of the course, in the order they must run (01_... to 08_...). */
+/** The notebooks of the course, in the order they must run (every NN_*.ipynb in notebooks/, by number). */
 export function notebookPaths(dir = NOTEBOOKS): string[] {
   return readdirSync(dir)
     .filter((f) => /^\d\d_.+\.ipynb$/.test(f))

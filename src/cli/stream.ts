@@ -59,6 +59,12 @@ Scores records with a saved model bundle (notebook 07 writes artifacts/model.jso
   --summary-json FILE   also write the final summary as JSON
   --quiet               no progress lines (the final summary is still printed)
 
+As a member of a Redis Streams consumer group (several consumers, on one machine or
+many, share one stream; entries of a consumer that dies are taken over):
+  npm run stream -- --model FILE --redis URL --stream NAME --group G --consumer C [options]
+(--claim-idle-ms, --max-deliveries, --dead-letter-stream, --ledger, --exit-when-idle, ...;
+\`npm run stream -- --redis URL --help\` lists them; \`npm run publish\` fills the stream).
+
 Output files (--alerts, --rejects, --summary-json) are opened before any input is
 read. Lines read after the command decided to stop are counted as "not processed"
 (not as rejects, and not towards --max-rejects).

@@ -531,6 +531,50 @@ export function batchTimelineSpec(
   } as VegaLiteSpec;
 }
 
+/** One bar segment of the failover chart: records a consumer finished, by delivery. */
+export interface FailoverBar {
+  consumer: string;
+  delivery: 'first delivery' | 'redelivered (taken over)';
+  records: number;
+}
+
+/**
+ * Failover drill: per consumer, the records of the entries it finished (wrote
+ * and acknowledged), split into first deliveries and entries it took over from
+ * the killed consumer.
+ *
+ * @param bars - from `failoverBars(result)`
+ * @param title - the chart title (e.g. "50,000 records, none missing")
+ */
+export function failoverSpec(bars: readonly FailoverBar[], title: string): VegaLiteSpec {
+  return {
+    $schema: SCHEMA,
+    title: { text: title, subtitle: 'records in the entries each consumer finished (its ledger lines)' },
+    width: 420,
+    height: 30 * Math.max(2, new Set(bars.map((b) => b.consumer)).size),
+    data: { values: bars.map((b) => ({ ...b })) },
+    mark: { type: 'bar' },
+    encoding: {
+      y: { field: 'consumer', type: 'nominal', title: null, sort: null },
+      x: { field: 'records', type: 'quantitative', title: 'records', stack: 'zero' },
+      color: {
+        field: 'delivery',
+        type: 'nominal',
+        title: null,
+        scale: { domain: ['first delivery', 'redelivered (taken over)'], range: [COLORS.normal, COLORS.anomalous] },
+        legend: { orient: 'bottom', labelLimit: 300 },
+      },
+      order: { field: 'delivery', sort: 'ascending' },
+      tooltip: [
+        { field: 'consumer', type: 'nominal' },
+        { field: 'delivery', type: 'nominal' },
+        { field: 'records', type: 'quantitative', format: ',' },
+      ],
+    },
+    config: CONFIG,
+  } as VegaLiteSpec;
+}
+
 export interface SweepRow {
   value: number | string;
   precision: number;
