@@ -22,3 +22,8 @@ export * from './persist/workspace';
 export * from './notebook/setup';
 export * from './notebook/stream-dashboard';
 export * from './core/version';
+export * from './data/textfile';
+export * from './data/flows';
+export * from './model/encoder';
+export * from './workflow/real-traffic';
+export * from './data/nslkdd-files';

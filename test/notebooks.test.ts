@@ -9,7 +9,7 @@ import { runPipeline } from '../src/workflow/pipeline';
 import { VEGALITE_MIME } from '../src/notebook/plots';
 
 /**
- * Executes notebooks 01-08 headless with the tslab kernel, exactly as `npm start`
+ * Executes notebooks 01-09 headless with the tslab kernel, exactly as `npm start`
  * does, into a fresh artifacts folder, and checks what a reader would see.
  */
 
@@ -22,6 +22,7 @@ const EXPECTED = [
   '06_visualize.ipynb',
   '07_save_model.ipynb',
   '08_streaming.ipynb',
+  '09_real_traffic.ipynb',
 ];
 
 const work = mkdtempSync(join(tmpdir(), 'notebooks-'));
@@ -43,8 +44,8 @@ beforeAll(async () => {
 
 const outputsOf = (nb: Notebook) => nb.cells.flatMap((c, i) => (c.outputs ?? []).map((o) => ({ cell: i, output: o })));
 
-describe('the eight notebooks run headless from a clean artifacts folder', () => {
-  it('notebooks/ holds exactly the eight steps, in order', () => {
+describe('the nine notebooks run headless from a clean artifacts folder', () => {
+  it('notebooks/ holds exactly the nine steps, in order', () => {
     expect(notebookPaths().map((p) => p.split('/').pop())).toEqual(EXPECTED);
   });
 
@@ -83,9 +84,9 @@ describe('the eight notebooks run headless from a clean artifacts folder', () =>
         }
       }
     }
-    // 01 histograms, 02 PCA, 04 scores, 06 four figures, 08 live timeline
-    expect(plots).toBe(8);
-    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb']) {
+    // 01 histograms, 02 PCA, 04 scores, 06 four figures, 08 live timeline, 09 curves + families + PCA
+    expect(plots).toBe(11);
+    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb', '09_real_traffic.ipynb']) {
       expect(outputsOf(executed[name]).some(({ output }) => VEGALITE_MIME in (output.data ?? {})), name).toBe(true);
     }
   });
@@ -112,6 +113,19 @@ describe('the eight notebooks run headless from a clean artifacts folder', () =>
     const text = executed['08_streaming.ipynb'].cells.map(cellText).join('');
     expect(text).toContain(model.checksum.slice(0, 19));
     expect(text).toContain(`every streamed row was scored (${summary.expectedRows} of ${summary.expectedRows})`);
+  });
+
+  it('09 reads the shipped NSL-KDD files and shows what its prose claims', () => {
+    const text = executed['09_real_traffic.ipynb'].cells.map(cellText).join('');
+    expect(text).toContain('training file: ../data/nsl-kdd/KDDTrain+_20Percent.txt.gz (25,192 records)');
+    expect(text).toContain('test file:     ../data/nsl-kdd/KDDTest+.txt.gz (22,544 records)');
+    // per-feature scaling leaves the forest's scores unchanged (the prose says identical)
+    expect(text).toMatch(/isolation forest, unscaled: ROC-AUC [0-9.]+; 0 of 22544 test scores differ/);
+    const html = outputsOf(executed['09_real_traffic.ipynb'])
+      .map(({ output }) => joinText((output.data?.['text/html'] as string | string[]) ?? ''))
+      .join('');
+    expect(html).toContain('Detection rate per family');
+    expect(html).toContain('<td>R2L</td>');
   });
 
   it('07 shows the size and checksum of the bundle it wrote', () => {

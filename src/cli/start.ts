@@ -1,12 +1,13 @@
 /**
  * `npm start`: set up the Python side and the kernel, then execute notebooks
- * 01-08 in order, headless, with the chosen parameters; write each executed
+ * 01-09 in order, headless, with the chosen parameters; write each executed
  * notebook (with outputs) and an HTML export, and print a one-screen summary.
  *
  *   npm start -- [--set key=value]... [--params FILE] [--update-notebooks]
  */
 import { copyFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
+import { NSL_KDD_DIR_ENV } from '../data/nslkdd-files';
 import { ParamsError, type Params } from '../core/params';
 import { ARTIFACTS_ENV, artifactsDir, PRODUCERS } from '../persist/workspace';
 import { describeOverrides, paramsEnv, paramsFromArgs, parseCommonArgs } from './args';
@@ -14,9 +15,9 @@ import { describeFailure, executeNotebooks, notebookPaths } from './notebooks';
 import { NOTEBOOKS, ROOT } from './project';
 import { setup } from './setup';
 
-const USAGE = `usage: npm start -- [--set key=value]... [--params FILE] [--update-notebooks]
+const USAGE = `usage: npm start -- [--set key=value]... [--params FILE] [--data DIR] [--update-notebooks]
 
-Executes notebooks/01..08 headless with the tslab kernel (after creating .venv and
+Executes notebooks/01..09 headless with the tslab kernel (after creating .venv and
 registering the kernel if needed) and writes, under artifacts/:
   notebooks/NN_*.ipynb  the executed notebooks, with outputs
   html/NN_*.html        an HTML export of each
@@ -24,6 +25,7 @@ registering the kernel if needed) and writes, under artifacts/:
 
   --set key=value      override one parameter (repeatable), e.g. --set contamination=0.1
   --params FILE        a JSON file of parameter overrides
+  --data DIR           where notebook 09 reads the NSL-KDD files (default data/nsl-kdd)
   --update-notebooks   copy the executed notebooks back into notebooks/ (default parameters only),
                        so the committed notebooks carry the outputs of a default run
 Parameters are checked before anything runs; see README.md for the list.`;
@@ -80,11 +82,17 @@ async function main(): Promise<number> {
   const started = Date.now() - Math.round(process.uptime() * 1000); // include node start-up
   let args;
   let loaded;
+  let dataDir: string | undefined;
   try {
     args = parseCommonArgs(process.argv.slice(2));
     if (args.help) {
       console.log(USAGE);
       return 0;
+    }
+    const at = args.rest.indexOf('--data');
+    if (at >= 0) {
+      dataDir = args.rest.splice(at, 2)[1];
+      if (!dataDir || !existsSync(dataDir) || !statSync(dataDir).isDirectory()) throw new ParamsError(`--data needs an existing directory, got ${JSON.stringify(dataDir ?? '')}`);
     }
     const unknown = args.rest.filter((a) => a !== '--update-notebooks');
     if (unknown.length) throw new ParamsError(`unknown argument ${unknown[0]}\n\n${USAGE}`);
@@ -111,7 +119,7 @@ async function main(): Promise<number> {
   const runs = await executeNotebooks({
     outDir,
     htmlDir,
-    env: { ...paramsEnv(loaded), [ARTIFACTS_ENV]: dir },
+    env: { ...paramsEnv(loaded), [ARTIFACTS_ENV]: dir, ...(dataDir ? { [NSL_KDD_DIR_ENV]: resolve(dataDir) } : {}) },
     onResult: (r) => console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.notebook.padEnd(34)} ${r.seconds.toFixed(1)} s`),
   });
   const failed = runs.find((r) => !r.ok);

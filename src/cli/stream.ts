@@ -8,7 +8,7 @@
 import { createWriteStream, existsSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ArtifactError, loadBundle, type LoadedModel } from '../persist/bundle';
-import { InputError, LineSplitter, RecordParser, type InputFormat } from '../data/records';
+import { alertRecordJson, createRecordParser, InputError, LineSplitter, type InputFormat } from '../data/records';
 import { createBatchScorer, type ScoredBatch } from '../stream/scorer';
 import { DriftWindow, LatencyStats } from '../stream/stats';
 
@@ -300,12 +300,12 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
     process.stderr.write(`stream: cannot read input ${opts.input}: no such file\n`);
     return { code: EXIT.input };
   }
-  const d = model.featureNames.length;
+  const d = model.scaler.nFeatures; // the encoded width for a model with an encoder
   const contamination = model.params.contamination;
   const expectedRate = typeof contamination === 'number' ? contamination : model.bundle.trainingMetrics.nFlagged / model.bundle.trainingMetrics.nRows;
   const inputSize = opts.input !== '-' && !opts.follow ? statSync(opts.input).size : undefined;
 
-  const parser = new RecordParser(model.featureNames, opts.format);
+  const parser = createRecordParser(model, opts.format);
   const splitter = new LineSplitter(opts.maxLineBytes);
   const alerts = new Output(opts.alerts, process.stdout);
   const rejects = new Output(opts.rejects, process.stderr);
@@ -355,9 +355,8 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
   const onScored = (b: ScoredBatch) => {
     const timestamp = new Date().toISOString();
     for (const i of b.anomalies) {
-      const record: Record<string, number> = {};
-      model.featureNames.forEach((name, j) => (record[name] = b.values[i * d + j]));
-      alerts.write(`${JSON.stringify({ line: b.tags[i], batch: b.id, timestamp, score: b.scores[i], decision: b.decision[i], record })}\n`);
+      // as JSON.stringify({ line, batch, timestamp, score, decision, record }), without the objects
+      alerts.write(`{"line":${b.tags[i]},"batch":${b.id},"timestamp":"${timestamp}","score":${b.scores[i]},"decision":${b.decision[i]},"record":${alertRecordJson(model, b.values, i * d)}}\n`);
     }
     latency.add(b.latencyMs);
     scored += b.rows;

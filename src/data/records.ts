@@ -5,6 +5,9 @@
  * a reject with a reason; nothing is dropped silently.
  */
 
+import { OTHER_CATEGORY, type RecordEncoder } from '../model/encoder';
+import type { LoadedModel } from '../persist/bundle';
+
 export type InputFormat = 'csv' | 'ndjson';
 
 export type LineOutcome = { kind: 'header' } | { kind: 'record' } | { kind: 'reject'; reason: string };
@@ -247,6 +250,322 @@ export class RecordParser {
     }
     return { kind: 'record' };
   }
+}
+
+/** At most this many distinct unseen categories are named in warnings; all are counted in `unseen`. */
+const MAX_UNSEEN_WARNINGS = 20;
+
+/**
+ * Parses raw mixed records (numeric fields and categories as text, e.g. an
+ * NSL-KDD line) for a model with an encoder, writing the encoded row
+ * (one-hot or ordinal categories; numeric fields raw, log1p comes at scoring)
+ * into the caller's buffer. CSV: the encoder's input columns in order,
+ * optionally followed by up to two ignored fields (NSL-KDD's label and
+ * difficulty), with or without a header; NDJSON: objects keyed by column name.
+ * A category the training data did not have goes to the "other" slot, is
+ * counted in `unseen` and named once in `warnings`.
+ */
+export class EncodedRecordParser {
+  readonly warnings: string[] = [];
+  /** column -> unseen category -> records */
+  readonly unseen: Record<string, Record<string, number>> = {};
+  private seenFirst = false;
+  private header = false;
+  private unseenNamed = 0;
+  private readonly nIn: number;
+  private readonly width: number;
+  private readonly isCategorical: Uint8Array;
+  private readonly offsets: Int32Array;
+  private readonly codes: ReadonlyArray<ReadonlyMap<string, number> | undefined>;
+  private readonly nCategories: Int32Array;
+  private readonly onehot: boolean;
+  private readonly names: string[];
+
+  constructor(
+    readonly encoder: RecordEncoder,
+    readonly format: InputFormat,
+  ) {
+    this.names = encoder.inputNames;
+    this.nIn = this.names.length;
+    this.width = encoder.outputWidth;
+    this.isCategorical = Uint8Array.from(encoder.columns, (c) => (c.kind === 'categorical' ? 1 : 0));
+    this.offsets = encoder.outputOffset;
+    this.codes = encoder.codes;
+    this.nCategories = Int32Array.from(encoder.columns, (c) => (c.kind === 'categorical' ? c.categories.length : 0));
+    this.onehot = encoder.encoding === 'onehot';
+    this.categoryNames = encoder.columns.map((c) => (c.kind === 'categorical' ? c.categories : []));
+    this.hashed = this.categoryNames.map((cats) => {
+      const m = new Map<number, number>();
+      cats.forEach((c, k) => {
+        let h = 0;
+        for (let i = 0; i < c.length; i++) h = (Math.imul(h, 31) + c.charCodeAt(i)) | 0;
+        m.set(h, m.has(h) ? -1 : k); // -1: two categories share a hash; the slow path sorts them out
+      });
+      return m;
+    });
+  }
+
+  /** per categorical column: hash of the category's characters -> code (-1 when ambiguous) */
+  private readonly hashed: Array<Map<number, number>>;
+  private readonly categoryNames: ReadonlyArray<readonly string[]>;
+
+  /** True once a CSV header has been recognised. */
+  get hasHeader(): boolean {
+    return this.header;
+  }
+
+  /** Parse one line (without its newline) into out[offset .. offset + encoder.outputWidth). */
+  parse(line: string, out: Float64Array, offset: number): LineOutcome {
+    if (this.format === 'ndjson') return this.parseJson(line, out, offset);
+    if (!this.seenFirst) {
+      this.seenFirst = true;
+      const first = line.split(',').map((f) => f.trim());
+      if (first[0] === this.names[0] && Number.isNaN(Number(first[0]))) {
+        const at = this.names.findIndex((n, j) => first[j] !== n);
+        if (at >= 0) {
+          throw new InputError(`CSV header must start with the model's ${this.nIn} columns in order; column ${at + 1} is ${quote(first[at] ?? '')}, expected ${quote(this.names[at])}`);
+        }
+        if (first.length > this.nIn + 2) throw new InputError(`CSV header has ${first.length} columns; the model reads ${this.nIn} plus at most 2 ignored ones`);
+        this.header = true;
+        return { kind: 'header' };
+      }
+    }
+    if (this.fastCsv(line, out, offset)) return RECORD;
+    return this.slowCsv(line, out, offset);
+  }
+
+  /**
+   * The common case in one pass over the characters: unsigned plain decimals
+   * of at most 15 digits (exact: see parseDecimal) and known categories.
+   * Returns false when anything is unusual; slowCsv then parses the line again
+   * and explains a reject or counts an unseen category.
+   */
+  private fastCsv(line: string, out: Float64Array, offset: number): boolean {
+    const n = this.nIn;
+    const len = line.length;
+    out.fill(0, offset, offset + this.width);
+    let pos = 0;
+    for (let j = 0; j < n; j++) {
+      const o = offset + this.offsets[j];
+      if (this.isCategorical[j] === 1) {
+        // hash the characters up to the comma (no substring), then confirm the match
+        let h = 0;
+        let end = pos;
+        for (; end < len; end++) {
+          const ch = line.charCodeAt(end);
+          if (ch === 44) break;
+          h = (Math.imul(h, 31) + ch) | 0;
+        }
+        if (end === len && j < n - 1) return false;
+        const code = (this.hashed[j] as Map<number, number>).get(h);
+        if (code === undefined) return false;
+        if (code < 0) return false;
+        const name = this.categoryNames[j][code];
+        if (name.length !== end - pos || !line.startsWith(name, pos)) return false;
+        if (this.onehot) out[o + code] = 1;
+        else out[o] = code;
+        pos = end + 1;
+        continue;
+      }
+      let i = pos;
+      let m = 0;
+      let digits = 0;
+      let scale = 0;
+      let c = 0;
+      while (i < len && (c = line.charCodeAt(i)) >= 48 && c <= 57) {
+        m = m * 10 + (c - 48);
+        digits++;
+        i++;
+      }
+      if (i < len && c === 46) {
+        i++;
+        while (i < len && (c = line.charCodeAt(i)) >= 48 && c <= 57) {
+          m = m * 10 + (c - 48);
+          digits++;
+          scale++;
+          i++;
+        }
+      }
+      if (digits === 0 || digits > 15 || scale > 22) return false;
+      if (i < len ? line.charCodeAt(i) !== 44 : j < n - 1) return false;
+      out[o] = scale === 0 ? m : m / POW10[scale];
+      pos = i + 1;
+    }
+    if (pos > len) return true;
+    // up to two ignored fields after the model's columns
+    const comma = line.indexOf(',', pos);
+    return comma < 0 || line.indexOf(',', comma + 1) < 0;
+  }
+
+  private slowCsv(line: string, out: Float64Array, offset: number): LineOutcome {
+    if (line.trim() === '') return { kind: 'reject', reason: 'empty line' };
+    out.fill(0, offset, offset + this.width);
+    const n = this.nIn;
+    let start = 0;
+    for (let j = 0; j < n; j++) {
+      let end = line.indexOf(',', start);
+      if (end < 0) {
+        if (j < n - 1) return { kind: 'reject', reason: `expected ${n} to ${n + 2} fields, got ${j + 1}` };
+        end = line.length;
+      }
+      const o = offset + this.offsets[j];
+      if (this.isCategorical[j] === 0) {
+        const v = parseDecimal(line, start, end);
+        if (!Number.isFinite(v)) {
+          const text = line.slice(start, end).trim();
+          if (text === '') return { kind: 'reject', reason: `field ${this.names[j]} is empty` };
+          const again = Number(text); // parseDecimal does not trim: " 12" is still a number
+          if (!Number.isFinite(again)) return { kind: 'reject', reason: `field ${this.names[j]} is not a finite number: ${quote(text)}` };
+          out[o] = again;
+        } else {
+          out[o] = v;
+        }
+      } else {
+        let text = line.slice(start, end);
+        let code = (this.codes[j] as ReadonlyMap<string, number>).get(text);
+        if (code === undefined) {
+          text = text.trim();
+          if (text === '') return { kind: 'reject', reason: `field ${this.names[j]} is empty` };
+          code = (this.codes[j] as ReadonlyMap<string, number>).get(text);
+          if (code === undefined) {
+            code = this.nCategories[j];
+            this.countUnseen(this.names[j], text);
+          }
+        }
+        if (this.onehot) out[o + code] = 1;
+        else out[o] = code;
+      }
+      start = end + 1;
+    }
+    if (start <= line.length) {
+      // fields after the model's columns: at most two (label, difficulty), ignored
+      let extra = 1;
+      for (let k = line.indexOf(',', start); k >= 0; k = line.indexOf(',', k + 1)) extra++;
+      if (extra > 2) return { kind: 'reject', reason: `expected ${n} to ${n + 2} fields, got ${n + extra}` };
+    }
+    return RECORD;
+  }
+
+  private countUnseen(column: string, value: string): void {
+    const counts = (this.unseen[column] ??= {});
+    if (counts[value] === undefined) {
+      counts[value] = 0;
+      if (this.unseenNamed < MAX_UNSEEN_WARNINGS) {
+        this.warnings.push(`${column} ${quote(value)} was not in the training data: scored as "other"${++this.unseenNamed === MAX_UNSEEN_WARNINGS ? ' (further unseen categories are counted, not named)' : ''}`);
+      }
+    }
+    counts[value]++;
+  }
+
+  private parseJson(line: string, out: Float64Array, offset: number): LineOutcome {
+    if (line.trim() === '') return { kind: 'reject', reason: 'empty line' };
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      return { kind: 'reject', reason: `invalid JSON: ${(e as Error).message}` };
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return { kind: 'reject', reason: `expected a JSON object keyed by column name, got ${quote(line.trim())}` };
+    }
+    const obj = value as Record<string, unknown>;
+    out.fill(0, offset, offset + this.width);
+    for (let j = 0; j < this.nIn; j++) {
+      const name = this.names[j];
+      if (!(name in obj)) return { kind: 'reject', reason: `missing feature ${name}` };
+      const v = obj[name];
+      const o = offset + this.offsets[j];
+      if (this.isCategorical[j] === 0) {
+        const reason = checkNumber(v, name);
+        if (reason) return { kind: 'reject', reason };
+        out[o] = v as number;
+      } else {
+        if (typeof v !== 'string' || v === '') return { kind: 'reject', reason: `field ${name} must be a non-empty string, got ${quote(JSON.stringify(v) ?? String(v))}` };
+        let code = (this.codes[j] as ReadonlyMap<string, number>).get(v);
+        if (code === undefined) {
+          code = this.nCategories[j];
+          this.countUnseen(name, v);
+        }
+        if (this.onehot) out[o + code] = 1;
+        else out[o] = code;
+      }
+    }
+    return RECORD;
+  }
+}
+
+/** The parser a model needs: raw mixed records for a model with an encoder, numeric rows otherwise. */
+export function createRecordParser(model: LoadedModel, format: InputFormat): RecordParser | EncodedRecordParser {
+  return model.encoder ? new EncodedRecordParser(model.encoder, format) : new RecordParser(model.featureNames, format);
+}
+
+/** The record an alert shows: feature values by name (raw fields and category names for a model with an encoder). */
+export function alertRecord(model: LoadedModel, values: Float64Array, offset: number): Record<string, number | string> {
+  if (model.encoder) return model.encoder.decodeRow(values, offset);
+  const record: Record<string, number> = {};
+  model.featureNames.forEach((name, j) => (record[name] = values[offset + j]));
+  return record;
+}
+
+interface RecordJsonPlan {
+  /** '{"name":' then ',"name":' ... : the JSON text before each value */
+  prefixes: string[];
+  /** for each column: -1 numeric, else the categorical column's index in `quoted` */
+  columnKind: Int32Array;
+  /** first encoded column of each input column */
+  offsets: Int32Array;
+  /** per categorical column: JSON string of each category, then of "<other>" */
+  quoted: string[][];
+  onehot: boolean;
+}
+
+const plans = new WeakMap<LoadedModel, RecordJsonPlan>();
+
+function planFor(model: LoadedModel): RecordJsonPlan {
+  let plan = plans.get(model);
+  if (plan) return plan;
+  const names = model.encoder ? model.encoder.inputNames : model.featureNames;
+  const quoted: string[][] = [];
+  const columnKind = new Int32Array(names.length).fill(-1);
+  model.encoder?.columns.forEach((c, j) => {
+    if (c.kind === 'categorical') {
+      columnKind[j] = quoted.length;
+      quoted.push([...c.categories, OTHER_CATEGORY].map((v) => JSON.stringify(v)));
+    }
+  });
+  plan = {
+    prefixes: names.map((n, j) => `${j === 0 ? '{' : ','}${JSON.stringify(n)}:`),
+    columnKind,
+    offsets: model.encoder ? model.encoder.outputOffset : Int32Array.from(names, (_, j) => j),
+    quoted,
+    onehot: model.encoder?.encoding === 'onehot',
+  };
+  plans.set(model, plan);
+  return plan;
+}
+
+/**
+ * alertRecord as JSON text, byte for byte what JSON.stringify(alertRecord(...))
+ * gives, built without an intermediate object (alerts can be a large share of
+ * a fast stream).
+ */
+export function alertRecordJson(model: LoadedModel, values: Float64Array, offset: number): string {
+  const plan = planFor(model);
+  let out = '';
+  for (let j = 0; j < plan.prefixes.length; j++) {
+    const o = offset + plan.offsets[j];
+    const q = plan.columnKind[j];
+    if (q < 0) {
+      out += plan.prefixes[j] + String(values[o]);
+      continue;
+    }
+    const cats = plan.quoted[q];
+    let code = cats.length - 1;
+    if (!plan.onehot) code = values[o];
+    else for (let m = 0; m < cats.length - 1; m++) if (values[o + m] === 1) code = m;
+    out += plan.prefixes[j] + cats[code];
+  }
+  return `${out}}`;
 }
 
 function checkNumber(v: unknown, name: string): string | undefined {

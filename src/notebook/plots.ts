@@ -546,3 +546,107 @@ export async function saveFigure(base: string, spec: VegaLiteSpec): Promise<{ sp
   writeFileSync(paths.svg, await renderSvg(spec));
   return paths;
 }
+
+/** One detector's test scores for variantRankingSpec. */
+export interface RankedVariant {
+  name: string;
+  /** scoreSamples on the test rows (lower = more abnormal) */
+  scores: ArrayLike<number>;
+}
+
+/**
+ * ROC and precision-recall curves of several detectors on the same test rows,
+ * one colour per detector, with the chance diagonal on the ROC side and the
+ * prevalence baseline (the precision of flagging at random) on the PR side.
+ * The anomaly class (-1) is positive; rows are ranked by -score.
+ */
+export function variantRankingSpec(yTrue: ArrayLike<number>, variants: readonly RankedVariant[]): VegaLiteSpec {
+  const opts = { posLabel: -1 };
+  let positives = 0;
+  for (let i = 0; i < yTrue.length; i++) if (yTrue[i] === -1) positives++;
+  const prevalence = positives / yTrue.length;
+  const rocValues: object[] = [];
+  const prValues: object[] = [];
+  const names: string[] = [];
+  for (const v of variants) {
+    const neg = Float64Array.from(v.scores, (s) => -s);
+    const roc = rocCurve(yTrue, neg, opts);
+    const pr = precisionRecallCurve(yTrue, neg, opts);
+    const name = `${v.name} (AUC ${rocAuc(yTrue, neg, opts).toFixed(3)}, AP ${averagePrecision(yTrue, neg, opts).toFixed(3)})`;
+    names.push(name);
+    thin(Array.from(roc.fpr, (f, i) => ({ fpr: round(f, 5), tpr: round(roc.tpr[i], 5) })), 600).forEach((p) => rocValues.push({ ...p, detector: name }));
+    thin(Array.from(pr.recall, (r, i) => ({ recall: round(r, 5), precision: round(pr.precision[i], 5) })), 600).forEach((p) => prValues.push({ ...p, detector: name }));
+  }
+  const palette = ['#e45756', '#4c78a8', '#54a24b', '#f58518', '#b279a2'];
+  const color = { field: 'detector', type: 'nominal', title: null, scale: { domain: names, range: palette.slice(0, names.length) }, legend: { orient: 'bottom', direction: 'vertical' } };
+  const side = 280;
+  const line = (values: object[], x: string, y: string, xTitle: string, yTitle: string, interpolate: string) => ({
+    data: { values },
+    mark: { type: 'line', strokeWidth: 2, interpolate },
+    encoding: {
+      x: { field: x, type: 'quantitative', title: xTitle, scale: { domain: [0, 1] } },
+      y: { field: y, type: 'quantitative', title: yTitle, scale: { domain: [0, 1] } },
+      order: { field: x, type: 'quantitative' },
+      color,
+    },
+  });
+  const dashed = (values: object[], text: string) => [
+    { data: { values }, mark: { type: 'line', color: '#999999', strokeDash: [4, 4] }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } },
+    {
+      data: { values: [values[values.length - 1]] },
+      mark: { type: 'text', align: 'right', dy: -6, fontSize: 10, color: '#777777', text },
+      encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+    },
+  ];
+  return {
+    $schema: SCHEMA,
+    title: { text: 'Ranking attacks above normal traffic: two training choices', subtitle: 'positive class: attack (-1); ranking by -score on the test set' },
+    hconcat: [
+      { title: 'ROC', width: side, height: side, layer: [...dashed([{ x: 0, y: 0 }, { x: 1, y: 1 }], 'chance'), line(rocValues, 'fpr', 'tpr', 'false positive rate', 'true positive rate (recall)', 'linear')] },
+      {
+        title: 'Precision-recall',
+        width: side,
+        height: side,
+        layer: [...dashed([{ x: 0, y: round(prevalence, 5) }, { x: 1, y: round(prevalence, 5) }], `prevalence ${prevalence.toFixed(3)}`), line(prValues, 'recall', 'precision', 'recall', 'precision', 'step-after')],
+      },
+    ],
+    config: CONFIG,
+  } as VegaLiteSpec;
+}
+
+/** One bar of familyDetectionSpec: the share of a family's test records flagged at a false-positive rate. */
+export interface FamilyDetectionRow {
+  family: string;
+  /** label of the operating point, e.g. "1% FPR" */
+  operatingPoint: string;
+  /** detection rate in [0, 1] */
+  rate: number;
+  /** test records of the family */
+  records: number;
+}
+
+/** Detection rate per attack family, bars grouped by family, one colour per operating point. */
+export function familyDetectionSpec(rows: readonly FamilyDetectionRow[], options: { title?: string; subtitle?: string } = {}): VegaLiteSpec {
+  const families = [...new Set(rows.map((r) => r.family))];
+  const points = [...new Set(rows.map((r) => r.operatingPoint))];
+  return {
+    $schema: SCHEMA,
+    title: { text: options.title ?? 'Which attacks does the detector find?', subtitle: options.subtitle ?? 'share of each family\'s test records flagged' },
+    data: { values: rows.map((r) => ({ ...r, rate: round(r.rate, 4), label: `${r.family} (${r.records.toLocaleString('en-US')})` })) },
+    width: { step: 26 },
+    height: 240,
+    mark: { type: 'bar' },
+    encoding: {
+      x: { field: 'operatingPoint', type: 'nominal', title: null, axis: { labels: false, ticks: false }, sort: points },
+      y: { field: 'rate', type: 'quantitative', title: 'detection rate', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
+      column: { field: 'label', type: 'nominal', title: 'attack family (test records)', sort: families.map((f) => rows.find((r) => r.family === f) as FamilyDetectionRow).map((r) => `${r.family} (${r.records.toLocaleString('en-US')})`), header: { labelOrient: 'bottom', titleOrient: 'bottom' } },
+      color: { field: 'operatingPoint', type: 'nominal', title: 'operating point', sort: points, scale: { range: ['#4c78a8', '#e45756', '#54a24b', '#f58518'] } },
+      tooltip: [
+        { field: 'family', type: 'nominal' },
+        { field: 'operatingPoint', type: 'nominal' },
+        { field: 'rate', type: 'quantitative', format: '.1%' },
+      ],
+    },
+    config: CONFIG,
+  } as VegaLiteSpec;
+}

@@ -7,12 +7,15 @@ import { IsolationForest, type IsolationForestJSON } from '../model/forest';
 import type { DetectionSummary } from '../eval/metrics';
 import { validateParams, type Params } from '../core/params';
 import { PCAModel, StandardScaler, type PCAJSON, type StandardScalerJSON } from '../model/preprocess';
+import { RecordEncoder, type RecordEncoderJSON } from '../model/encoder';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../core/version';
 
 /** Marks a file as one of our model bundles. */
 export const BUNDLE_FORMAT = 'netflow-anomaly-model';
-/** Bump when the bundle layout changes; the loader refuses other versions. */
-export const BUNDLE_SCHEMA_VERSION = 1;
+/** Bump when the bundle layout changes; the loader reads this version and the older ones in BUNDLE_READABLE_VERSIONS. */
+export const BUNDLE_SCHEMA_VERSION = 2;
+/** 2 added the optional encoder; a version-1 bundle is a valid version-2 bundle without one. */
+export const BUNDLE_READABLE_VERSIONS: readonly number[] = [1, 2];
 
 /** Training-set metrics stored with the model (the report text is not stored: it is derived). */
 export type TrainingMetrics = Omit<DetectionSummary, 'report'>;
@@ -31,6 +34,8 @@ export interface ModelBundle {
   /** decision threshold on scoreSamples (the forest's offset) */
   threshold: number;
   trainingMetrics: TrainingMetrics;
+  /** (version 2) mixed records -> numbers before the scaler; featureNames are then its input columns */
+  encoder?: RecordEncoderJSON;
   /** "sha256:<hex>" of the canonical JSON of every other field but createdAt (and signature) */
   checksum: string;
   /** optional "hmac-sha256:<hex>" of the same canonical JSON under a secret key (see persist/signing) */
@@ -47,6 +52,7 @@ export interface LoadedModel {
   forest: IsolationForest;
   threshold: number;
   checksum: string;
+  encoder?: RecordEncoder;
 }
 
 /** SIGNATURE: a key was given and the bundle is unsigned or signed with another key (or its signature is malformed). */
@@ -105,6 +111,7 @@ export interface BundleParts {
   pca: PCAModel;
   forest: IsolationForest;
   trainingMetrics: DetectionSummary | TrainingMetrics;
+  encoder?: RecordEncoder;
 }
 
 export function createBundle(parts: BundleParts, createdAt: Date = new Date()): ModelBundle {
@@ -121,6 +128,7 @@ export function createBundle(parts: BundleParts, createdAt: Date = new Date()): 
     forest: parts.forest.toJSON(),
     threshold: parts.forest.offset,
     trainingMetrics: metrics,
+    ...(parts.encoder ? { encoder: parts.encoder.toJSON() } : {}),
   };
   const bundle = { ...content, checksum: bundleChecksum(content) };
   validateShapes(bundle, 'createBundle'); // never write a bundle the loader would refuse
@@ -178,17 +186,22 @@ function validateShapes(b: ModelBundle, source: string): void {
     if (typeof b[part] !== 'object' || b[part] === null || Array.isArray(b[part])) shape(`${part} is missing or not an object`);
   }
   const d = b.params.nFeatures;
+  // with an encoder, featureNames are its input columns and the scaler onwards see its output columns
+  const encoder = b.encoder === undefined ? undefined : RecordEncoder.fromJSON(b.encoder);
+  if (encoder && encoder.inputNames.join(',') !== (b.featureNames ?? []).join(',')) shape(`encoder columns ${encoder.inputNames.join(',')} differ from featureNames`);
+  const w = encoder ? encoder.outputWidth : d;
   const count = (v: unknown) => (Array.isArray(v) ? v.length : 'no');
   if (!Array.isArray(b.featureNames) || b.featureNames.length !== d || !b.featureNames.every((n) => typeof n === 'string' && n !== '')) {
     shape(`featureNames must be ${d} non-empty names (params.nFeatures), got ${JSON.stringify(b.featureNames)}`);
   }
   if (new Set(b.featureNames).size !== d) shape(`featureNames must be distinct, got ${JSON.stringify(b.featureNames)}`);
-  if (count(b.scaler.mean) !== d) shape(`scaler has ${count(b.scaler.mean)} features, params.nFeatures is ${d}`);
-  if (count(b.pca.mean) !== d) shape(`pca has ${count(b.pca.mean)} features, params.nFeatures is ${d}`);
+  const expected = encoder ? `the encoder's output has ${w}` : `params.nFeatures is ${d}`;
+  if (count(b.scaler.mean) !== w) shape(`scaler has ${count(b.scaler.mean)} features, ${expected}`);
+  if (count(b.pca.mean) !== w) shape(`pca has ${count(b.pca.mean)} features, ${expected}`);
   if (count(b.pca.components) !== b.params.pcaComponents) {
     shape(`pca has ${count(b.pca.components)} components, params.pcaComponents is ${b.params.pcaComponents}`);
   }
-  if (b.forest.nFeatures !== d) shape(`forest has ${b.forest.nFeatures} features, params.nFeatures is ${d}`);
+  if (b.forest.nFeatures !== w) shape(`forest has ${b.forest.nFeatures} features, ${expected}`);
   if (b.forest.nEstimators !== b.params.nEstimators) shape(`forest has ${b.forest.nEstimators} trees, params.nEstimators is ${b.params.nEstimators}`);
   if (b.threshold !== b.forest.offset) shape(`threshold ${b.threshold} differs from the forest's offset ${b.forest.offset}`);
 }
@@ -210,11 +223,11 @@ export function parseBundle(text: string, source = 'model bundle', options: Bund
   if (b.format !== BUNDLE_FORMAT) {
     throw new ArtifactError('FORMAT', source, `not a model bundle: format is ${JSON.stringify(b.format)}, expected "${BUNDLE_FORMAT}"`);
   }
-  if (b.schemaVersion !== BUNDLE_SCHEMA_VERSION) {
+  if (!BUNDLE_READABLE_VERSIONS.includes(b.schemaVersion) || (b.schemaVersion < 2 && b.encoder !== undefined)) {
     throw new ArtifactError(
       'VERSION',
       source,
-      `bundle schema version ${JSON.stringify(b.schemaVersion)} is not supported; this library (${LIBRARY_VERSION}) reads version ${BUNDLE_SCHEMA_VERSION}. Re-create it with notebook 07.`,
+      `bundle schema version ${JSON.stringify(b.schemaVersion)} is not supported; this library (${LIBRARY_VERSION}) reads versions ${BUNDLE_READABLE_VERSIONS.join(' and ')} (an encoder needs version 2). Re-create it with notebook 07 or npm run evaluate -- --save-model FILE.`,
     );
   }
   if (typeof b.checksum !== 'string' || !b.checksum.startsWith('sha256:')) throw new ArtifactError('CHECKSUM', source, 'bundle has no sha256 checksum');
@@ -234,7 +247,8 @@ export function parseBundle(text: string, source = 'model bundle', options: Bund
     const scaler = StandardScaler.fromJSON(b.scaler);
     const pca = PCAModel.fromJSON(b.pca);
     const forest = IsolationForest.fromJSON(b.forest);
-    return { bundle: b, params, featureNames: b.featureNames, scaler, pca, forest, threshold: b.threshold, checksum: b.checksum };
+    const encoder = b.encoder === undefined ? undefined : RecordEncoder.fromJSON(b.encoder);
+    return { bundle: b, params, featureNames: b.featureNames, scaler, pca, forest, threshold: b.threshold, checksum: b.checksum, ...(encoder ? { encoder } : {}) };
   } catch (e) {
     if (e instanceof ArtifactError) throw e;
     throw new ArtifactError('SHAPE', source, (e as Error).message);

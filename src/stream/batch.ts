@@ -46,19 +46,28 @@ export interface BatchResult {
 }
 
 /**
+ * The scoring core of processBatch: scale (after the encoder's log1p for a
+ * model with an encoder, whose rows arrive encoded with numeric columns raw, as
+ * EncodedRecordParser writes them), score with the forest, threshold.
+ */
+export function scoreRows(model: LoadedModel, X: Matrix): { scaled: Matrix; scores: Float64Array; decision: Float64Array; predictions: Int8Array } {
+  const scaled = model.encoder ? model.scaler.transform(model.encoder.applyLog1p(X), model.encoder.outputNames) : model.scaler.transform(X, model.featureNames);
+  const scores = model.forest.scoreSamples(scaled);
+  const decision = decisionFromScores(scores, model.threshold);
+  return { scaled, scores, decision, predictions: predictFromDecision(decision) };
+}
+
+/**
  * Score one batch with a saved model, as the reference process_streaming_data
  * does: scale with the training scaler, project with the training PCA (for the
  * plot), and predict with the forest fitted on the scaled features. No refit.
  */
 export function processBatch(model: LoadedModel, rows: BatchInput, options: { project?: boolean } = {}): BatchResult {
   const t0 = performance.now();
-  const X = batchMatrix(rows, model.featureNames.length);
-  const scaled = model.scaler.transform(X, model.featureNames);
+  const X = batchMatrix(rows, model.scaler.nFeatures);
+  const { scaled, scores, decision, predictions } = scoreRows(model, X);
   // the projection only serves plots; a command-line stream skips it
   const projected = options.project === false ? createMatrix(0, model.pca.nComponents) : model.pca.transform(scaled);
-  const scores = model.forest.scoreSamples(scaled);
-  const decision = decisionFromScores(scores, model.threshold);
-  const predictions = predictFromDecision(decision);
   const anomalies: AnomalyRecord[] = [];
   let sum = 0;
   let min = Infinity;

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { distFile } from '../core/paths';
 import type { LoadedModel } from '../persist/bundle';
 import { createMatrix } from '../core/matrix';
-import { processBatch } from './batch';
+import { scoreRows } from './batch';
 
 /**
  * Scores the micro-batches of a long stream in order, either on the calling
@@ -38,9 +38,15 @@ export interface BatchScorer {
 }
 
 function score(model: LoadedModel, values: Float64Array, rows: number): Pick<ScoredBatch, 'scores' | 'decision' | 'anomalies' | 'latencyMs'> {
-  const d = model.featureNames.length;
-  const r = processBatch(model, createMatrix(rows, d, values.subarray(0, rows * d)), { project: false });
-  return { scores: r.scores, decision: r.decision, anomalies: Int32Array.from(r.anomalies, (a) => a.index), latencyMs: r.stats.latencyMs };
+  const t0 = performance.now();
+  const d = model.scaler.nFeatures; // encoded width when the model has an encoder
+  // scoreRows, not processBatch: the stream needs only the anomalies' indices, not a copy of each row
+  const r = scoreRows(model, createMatrix(rows, d, values.subarray(0, rows * d)));
+  let count = 0;
+  for (let i = 0; i < rows; i++) count += r.predictions[i] === -1 ? 1 : 0;
+  const anomalies = new Int32Array(count);
+  for (let i = 0, k = 0; i < rows; i++) if (r.predictions[i] === -1) anomalies[k++] = i;
+  return { scores: r.scores, decision: r.decision, anomalies, latencyMs: performance.now() - t0 };
 }
 
 /** Scores on the calling thread, delivering each batch as it is submitted. */

@@ -1,0 +1,345 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  attackFamily,
+  FlowFormatError,
+  inferCsvSchema,
+  NSL_KDD_FAMILIES,
+  NSL_KDD_FEATURES,
+  NSL_KDD_SCHEMA,
+  parseFlowRecords,
+  readCsvFlowRecords,
+  readFlowRecords,
+  type FlowRecords,
+} from '../src/data/flows';
+import { FileReadError, readTextFile } from '../src/data/textfile';
+import { loadNslKdd, NSL_KDD_DATA_DIR } from '../src/data/nslkdd-files';
+import { OTHER_CATEGORY, RecordEncoder, signedLog1p } from '../src/model/encoder';
+import { ArtifactError, BUNDLE_SCHEMA_VERSION, bundleChecksum, loadBundle, parseBundle, saveBundle, serializeBundle } from '../src/persist/bundle';
+import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
+import { DEFAULT_PARAMS } from '../src/core/params';
+import { alertRecord, alertRecordJson, EncodedRecordParser } from '../src/data/records';
+import { processBatch } from '../src/stream/batch';
+import { createMatrix } from '../src/core/matrix';
+import { detectionAtFpr, evaluateRealTraffic, fitAndScoreTest, prepareRealTraffic, realTrafficBundle } from '../src/workflow/real-traffic';
+import { sharedPath } from './shared';
+
+const dir = mkdtempSync(join(tmpdir(), 'nslkdd-'));
+const line = (over: Record<number, string> = {}, fields = 43): string => {
+  // a valid NSL-KDD record (the first line of KDDTrain+_20Percent), with fields replaced
+  const base = '0,udp,private,SF,28,0,0,3,0,0,0,0,0,0,0,0,0,0,0,0,0,0,80,80,0.00,0.00,0.00,0.00,1.00,0.00,0.00,255,80,0.31,0.02,0.31,0.00,0.00,0.00,0.00,0.00,teardrop,16'.split(',');
+  for (const [k, v] of Object.entries(over)) base[Number(k)] = v;
+  return base.slice(0, fields).join(',');
+};
+const parse = (text: string) => parseFlowRecords(text, { source: 'x.txt' });
+const expectError = (text: string, pattern: RegExp, at?: { line: number; column?: string; value?: string }) => {
+  let err: unknown;
+  try {
+    parse(text);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(FlowFormatError);
+  expect((err as Error).message).toMatch(pattern);
+  if (at) {
+    expect((err as FlowFormatError).line).toBe(at.line);
+    if (at.column !== undefined) expect((err as FlowFormatError).column).toBe(at.column);
+    if (at.value !== undefined) expect((err as FlowFormatError).value).toBe(at.value);
+  }
+};
+
+describe('the shipped NSL-KDD files', () => {
+  it('are byte-identical (after gunzip) to the published files in ../shared', () => {
+    for (const name of ['KDDTrain+_20Percent.txt', 'KDDTest+.txt']) {
+      expect(readTextFile(join(NSL_KDD_DATA_DIR, `${name}.gz`))).toBe(readFileSync(sharedPath('data', 'nsl-kdd', name), 'utf8'));
+    }
+  });
+  it('read with the documented counts, every attack name in the standard mapping', () => {
+    const { train, test } = loadNslKdd();
+    expect([train.rows, test.rows]).toEqual([25192, 22544]);
+    expect(train.y.filter((v) => v === -1).length).toBe(11743);
+    expect(test.y.filter((v) => v === -1).length).toBe(12833);
+    expect(train.numericNames.length + train.categoricalNames.length).toBe(41);
+    expect(train.categoricalNames).toEqual(['protocol_type', 'service', 'flag']);
+    expect(new Set([...train.family, ...test.family])).toEqual(new Set(['normal', 'DoS', 'Probe', 'R2L', 'U2R']));
+    // the mapping covers 22 training and 17 test-only names
+    expect(Object.keys(NSL_KDD_FAMILIES).length).toBe(39);
+    expect(test.family.filter((f) => f === 'U2R').length).toBe(200);
+  });
+});
+
+describe('flow-record reader', () => {
+  it('reads with or without header, with or without difficulty, CRLF, plain or gzip', () => {
+    const header = [...NSL_KDD_FEATURES, 'label', 'difficulty'].join(',');
+    const a = parse(`${line()}\n${line({ 41: 'normal' })}\n`);
+    const b = parse(`${header}\r\n${line()}\r\n${line({ 41: 'normal' })}\r\n`);
+    const c = parse(`${line({}, 42)}\n${line({ 41: 'normal' }, 42)}`);
+    for (const r of [a, b, c]) {
+      expect(r.rows).toBe(2);
+      expect(Array.from(r.y)).toEqual([-1, 1]);
+      expect(r.attack).toEqual(['teardrop', 'normal']);
+      expect(r.family).toEqual(['DoS', 'normal']);
+      expect(r.categorical[1]).toEqual(['private', 'private']);
+      expect(r.numeric.data[4]).toBe(3); // wrong_fragment, fifth numeric column
+    }
+    const plain = join(dir, 'two.txt');
+    const gz = join(dir, 'two.txt.gz');
+    writeFileSync(plain, `${line()}\n`);
+    writeFileSync(gz, gzipSync(`${line()}\n`));
+    expect(readFlowRecords(gz).numeric.data).toEqual(readFlowRecords(plain).numeric.data);
+  });
+  it('keeps an unknown attack name with family "unknown"', () => {
+    const r = parse(`${line({ 41: 'zeroday' })}\n`);
+    expect([r.y[0], r.attack[0], r.family[0]]).toEqual([-1, 'zeroday', 'unknown']);
+    expect(attackFamily(NSL_KDD_SCHEMA, 'mscan')).toBe('Probe');
+    expect(attackFamily(NSL_KDD_SCHEMA, 'httptunnel')).toBe('U2R');
+  });
+  it('names line, column and value for every malformed input', () => {
+    expectError('', /x.txt line 1: empty file/, { line: 1 });
+    expectError('\n\n', /empty file/);
+    expectError([...NSL_KDD_FEATURES, 'label'].join(','), /header only: no records/);
+    expectError(`duration,protocol,service\n${line()}`, /line 1: header does not match the nsl-kdd schema: column 2 is "protocol", expected "protocol_type"/);
+    expectError(`${['duration', 'protocol_type'].join(',')}\n${line()}`, /header does not match.*column 3 is undefined|header does not match/);
+    expectError(line({}, 40), /line 1: expected 42 to 43 fields .*got 40/, { line: 1 });
+    expectError(`${line()}\n${line({}, 42)}`, /line 2: expected 43 fields \(as on line 1\), got 42/, { line: 2 });
+    expectError(`${line()}\n\n${line()}`, /line 2: empty line/, { line: 2 });
+    expectError(`${line()}\n${line({ 4: 'abc' })}`, /line 2, column src_bytes: "abc" is not a finite number/, { line: 2, column: 'src_bytes', value: 'abc' });
+    expectError(`${line({ 0: 'Infinity' })}`, /column duration: "Infinity" is not a finite number/);
+    expectError(`${line({ 5: '' })}`, /column dst_bytes: empty value/, { line: 1, column: 'dst_bytes', value: '' });
+    expectError(`${line({ 2: ' ' })}`, /column service: empty value/);
+    expectError(`${line({ 41: '' })}`, /column label: empty label/);
+    expectError(`${line({ 41: '-1' })}`, /column label: label "-1" is a number/);
+    expectError(`${line({ 42: 'hard' })}`, /column difficulty: "hard" is not a finite number/);
+  });
+  it('reports unreadable files by path', () => {
+    expect(() => readFlowRecords(join(dir, 'missing.txt'))).toThrow(FileReadError);
+    expect(() => readFlowRecords(join(dir, 'missing.txt'))).toThrow(/missing.txt: no such file/);
+    expect(() => readFlowRecords(dir)).toThrow(/is a directory/);
+    const bad = join(dir, 'bad.gz');
+    writeFileSync(bad, gzipSync(line()).subarray(0, 20));
+    expect(() => readFlowRecords(bad)).toThrow(/bad.gz: not a valid gzip file/);
+  });
+  it('reads a generic labelled CSV with a header, inferring categorical columns', () => {
+    const p = join(dir, 'generic.csv');
+    writeFileSync(p, 'bytes,proto,label\n10,tcp,normal\n20,udp,scan\n');
+    const r = readCsvFlowRecords(p);
+    expect(r.numericNames).toEqual(['bytes']);
+    expect(r.categoricalNames).toEqual(['proto']);
+    expect(r.family).toEqual(['normal', 'scan']);
+    const q = join(dir, 'numeric.csv');
+    writeFileSync(q, 'a,b,label\n1,2,1\n3,4,-1\n');
+    expect(Array.from(readCsvFlowRecords(q).y)).toEqual([1, -1]);
+    writeFileSync(q, 'a,b,label\n1,2,1\n3,4,0\n');
+    expect(() => readCsvFlowRecords(q)).toThrow(/line 3, column label: label "0" is neither 1 \(normal\) nor -1/);
+    expect(() => inferCsvSchema('a,b\n1,2\n')).toThrow(/header has no "label" column/);
+    expect(() => inferCsvSchema('label,a\nnormal,2\n')).toThrow(/must be the last column/);
+    expect(() => inferCsvSchema('a,a,label\n1,2,normal\n')).toThrow(/names column "a" twice/);
+    expect(() => inferCsvSchema('a,label\n')).toThrow(/no records after the header/);
+    expect(() => inferCsvSchema('a,b,label\n1,normal\n')).toThrow(/line 2: expected 3 fields/);
+    writeFileSync(p, 'bytes,proto,label\n10,tcp,normal\nx,udp,scan\n');
+    expect(() => readCsvFlowRecords(p)).toThrow(/line 3, column bytes: "x" is not a finite number/);
+  });
+});
+
+describe('RecordEncoder', () => {
+  const train = parse(`${line({ 1: 'tcp', 2: 'http', 41: 'normal' })}\n${line({ 1: 'udp', 2: 'dns', 4: '1000000' })}\n`);
+  const test = parse(`${line({ 1: 'icmp', 2: 'http', 4: '0' })}\n${line({ 1: 'tcp', 2: 'gopher' })}\n${line({ 1: 'tcp', 2: 'dns' })}\n`);
+
+  it('one-hot: training categories sorted, an "other" slot, unseen test categories counted', () => {
+    const enc = RecordEncoder.fit(train);
+    expect(enc.outputNames.filter((n) => n.startsWith('protocol_type'))).toEqual(['protocol_type=tcp', 'protocol_type=udp', `protocol_type=${OTHER_CATEGORY}`]);
+    expect(enc.outputWidth).toBe(38 + 3 + 3 + 2);
+    const { X, unseen } = enc.transform(test);
+    const col = (name: string) => enc.outputNames.indexOf(name);
+    expect(X.data[0 * X.cols + col(`protocol_type=${OTHER_CATEGORY}`)]).toBe(1);
+    expect(X.data[0 * X.cols + col('protocol_type=tcp')]).toBe(0);
+    expect(X.data[1 * X.cols + col(`service=${OTHER_CATEGORY}`)]).toBe(1);
+    expect(X.data[2 * X.cols + col('service=dns')]).toBe(1);
+    expect(unseen).toEqual({ records: 2, byColumn: { protocol_type: { icmp: 1 }, service: { gopher: 1 } } });
+    // each categorical block has exactly one 1 per row
+    for (let i = 0; i < X.rows; i++) {
+      const ones = enc.outputNames.filter((n, j) => n.startsWith('service=') && X.data[i * X.cols + j] === 1);
+      expect(ones.length).toBe(1);
+    }
+  });
+  it('ordinal: codes in sorted order, k for an unseen category; log1p on the chosen counters', () => {
+    const enc = RecordEncoder.fit(train, { encoding: 'ordinal', log1p: true });
+    expect(enc.outputWidth).toBe(41);
+    const { X } = enc.transform(test);
+    const j = enc.inputNames.indexOf('service');
+    expect([X.data[j], X.data[X.cols + j], X.data[2 * X.cols + j]]).toEqual([1, 2, 0]); // http, other, dns
+    expect(enc.outputNames[4]).toBe('log1p(src_bytes)');
+    expect(X.data[2 * X.cols + 4]).toBe(Math.log1p(28));
+    expect(enc.outputNames).toContain('serror_rate'); // rates are not log-transformed
+    expect(signedLog1p(-3)).toBe(-Math.log1p(3));
+  });
+  it('refuses bad options and foreign columns', () => {
+    expect(() => RecordEncoder.fit(train, { encoding: 'binary' as never })).toThrow(/encoding must be "onehot" or "ordinal"/);
+    expect(() => RecordEncoder.fit(train, { log1p: ['service'] })).toThrow(/log1p column "service" is not a numeric column/);
+    const other = parseFlowRecords('a,label\n1,normal\n', { schema: inferCsvSchema('a,label\n1,normal\n') });
+    expect(() => RecordEncoder.fit(train).transform(other)).toThrow(/has columns a:numeric; the encoder was fitted on duration:numeric/);
+  });
+  it('survives JSON and checks it', () => {
+    const enc = RecordEncoder.fit(train, { encoding: 'onehot', log1p: true });
+    const back = RecordEncoder.fromJSON(JSON.parse(JSON.stringify(enc.toJSON())));
+    expect(back.transform(test).X.data).toEqual(enc.transform(test).X.data);
+    const json = enc.toJSON();
+    expect(() => RecordEncoder.fromJSON({ ...json, encoding: 'x' as never })).toThrow(/encoding/);
+    expect(() => RecordEncoder.fromJSON({ ...json, columns: [{ name: 'a', kind: 'categorical', categories: ['x', 'x'] }] })).toThrow(/distinct strings/);
+    expect(() => RecordEncoder.fromJSON({ ...json, columns: [{ name: 'a', kind: 'numeric', log1p: 1 as never }] })).toThrow(/log1p must be true or false/);
+  });
+});
+
+describe('the model bundle with an encoder (schema 2)', () => {
+  let files: { train: FlowRecords; test: FlowRecords };
+  beforeAll(() => {
+    files = loadNslKdd();
+  });
+
+  it('round-trips: the loaded bundle encodes raw lines and scores exactly like the in-memory pipeline', () => {
+    const prepared = prepareRealTraffic(files.train, files.test, { trainOn: 'normal', encoding: 'onehot', log1p: true });
+    const bundle = realTrafficBundle(prepared, files.train, 0, { nEstimators: 30, maxSamples: 'auto', contamination: 0.05 }, new Date(0));
+    expect(bundle.schemaVersion).toBe(BUNDLE_SCHEMA_VERSION);
+    expect(BUNDLE_SCHEMA_VERSION).toBe(2);
+    const path = join(dir, 'nsl-model.json');
+    saveBundle(path, bundle);
+    const model = loadBundle(path);
+    expect(model.encoder?.outputWidth).toBe(prepared.encoder.outputWidth);
+    expect(model.featureNames).toEqual(NSL_KDD_FEATURES);
+    const direct = fitAndScoreTest(prepared, 0, { nEstimators: 30, maxSamples: 'auto', contamination: 0.05 }).testScores;
+    // raw test lines through the stream's parser and processBatch
+    const lines = readTextFile(join(NSL_KDD_DATA_DIR, 'KDDTest+.txt.gz')).trimEnd().split('\n').slice(0, 3000);
+    const parser = new EncodedRecordParser(model.encoder as RecordEncoder, 'csv');
+    const w = model.scaler.nFeatures;
+    const buf = new Float64Array(lines.length * w);
+    lines.forEach((l, i) => expect(parser.parse(l, buf, i * w)).toEqual({ kind: 'record' }));
+    const scored = processBatch(model, createMatrix(lines.length, w, buf), { project: false });
+    expect(Array.from(scored.scores)).toEqual(Array.from(direct.subarray(0, lines.length)));
+    // unseen services in the test lines are counted and named
+    expect(Object.keys(parser.unseen.service ?? {}).length).toBeGreaterThan(0);
+    expect(parser.warnings[0]).toMatch(/^service ".*" was not in the training data: scored as "other"/);
+    // alerts show the raw record: numbers exactly, categories by name
+    const rec = alertRecord(model, buf, 0);
+    expect(rec).toMatchObject({ duration: 0, protocol_type: 'tcp', flag: 'REJ', dst_host_count: 118, dst_host_srv_rerror_rate: 0.65 });
+    for (let i = 0; i < 50; i++) expect(alertRecordJson(model, buf, i * w)).toBe(JSON.stringify(alertRecord(model, buf, i * w)));
+  });
+  it('the stream parser rejects malformed raw lines with a reason and reads a header', () => {
+    const enc = RecordEncoder.fit(files.train, { encoding: 'ordinal' });
+    const p = new EncodedRecordParser(enc, 'csv');
+    const out = new Float64Array(41);
+    expect(p.parse([...NSL_KDD_FEATURES, 'label'].join(','), out, 0)).toEqual({ kind: 'header' });
+    expect(p.hasHeader).toBe(true);
+    expect(p.parse(line(), out, 0)).toEqual({ kind: 'record' });
+    expect(p.parse(line({}, 41), out, 0)).toEqual({ kind: 'record' });
+    expect(p.parse(line({ 4: ' 28' }), out, 0)).toEqual({ kind: 'record' });
+    expect(out[4]).toBe(28);
+    expect(p.parse(line({}, 30), out, 0)).toEqual({ kind: 'reject', reason: 'expected 41 to 43 fields, got 30' });
+    expect(p.parse(`${line()},x`, out, 0)).toEqual({ kind: 'reject', reason: 'expected 41 to 43 fields, got 44' });
+    expect(p.parse(line({ 4: 'abc' }), out, 0)).toEqual({ kind: 'reject', reason: 'field src_bytes is not a finite number: "abc"' });
+    expect(p.parse(line({ 2: '' }), out, 0)).toEqual({ kind: 'reject', reason: 'field service is empty' });
+    expect(p.parse('', out, 0)).toEqual({ kind: 'reject', reason: 'empty line' });
+    const q = new EncodedRecordParser(enc, 'csv');
+    expect(() => q.parse('duration,proto', out, 0)).toThrow(/column 2 is "proto", expected "protocol_type"/);
+    const j = new EncodedRecordParser(enc, 'ndjson');
+    const obj = Object.fromEntries(NSL_KDD_FEATURES.map((n, k) => [n, k >= 1 && k <= 3 ? ['tcp', 'http', 'SF'][k - 1] : 0]));
+    expect(j.parse(JSON.stringify(obj), out, 0)).toEqual({ kind: 'record' });
+    expect(j.parse(JSON.stringify({ ...obj, service: 5 }), out, 0)).toEqual({ kind: 'reject', reason: 'field service must be a non-empty string, got "5"' });
+  });
+  it('loads a version-1 bundle (no encoder) and refuses an encoder in a version-1 bundle', () => {
+    const v2 = bundleFromPipeline(runPipeline({ ...DEFAULT_PARAMS, nNormal: 500, nAnomalous: 25, nEstimators: 10 }), new Date(0));
+    const { checksum: _c, ...rest } = { ...v2, schemaVersion: 1 };
+    const v1 = { ...rest, checksum: bundleChecksum(rest as typeof v2) };
+    expect(parseBundle(serializeBundle(v1 as typeof v2)).encoder).toBeUndefined();
+    const enc = RecordEncoder.fit(parse(`${line()}\n`)).toJSON();
+    const { checksum: _d, ...bad } = { ...v1, encoder: enc };
+    const text = serializeBundle({ ...bad, checksum: bundleChecksum(bad as typeof v2) } as typeof v2);
+    expect(() => parseBundle(text)).toThrow(ArtifactError);
+    expect(() => parseBundle(text)).toThrow(/schema version 1 is not supported.*an encoder needs version 2/);
+  });
+});
+
+describe('protocol on the shipped files (floors: scikit-learn on the same encoded matrix - 0.01, 5 seeds)', () => {
+  // scikit-learn 1.9.1's mean ROC-AUC over seeds 0-4 on our encoded matrices (npm run bench:real)
+  const cases = [
+    { trainOn: 'normal', encoding: 'onehot', log1p: true, sklearn: 0.946 },
+    { trainOn: 'normal', encoding: 'ordinal', log1p: true, sklearn: 0.946 },
+    { trainOn: 'normal', encoding: 'onehot', log1p: false, sklearn: 0.942 },
+    { trainOn: 'all', encoding: 'onehot', log1p: false, sklearn: 0.877 },
+    { trainOn: 'all', encoding: 'ordinal', log1p: false, sklearn: 0.887 },
+  ] as const;
+  let files: { train: FlowRecords; test: FlowRecords };
+  beforeAll(() => {
+    files = loadNslKdd();
+  });
+  for (const c of cases) {
+    it(`${c.trainOn}, ${c.encoding}${c.log1p ? ', log1p' : ''}: mean ROC-AUC >= ${(c.sklearn - 0.01).toFixed(3)}`, () => {
+      const e = evaluateRealTraffic(files.train, files.test, { trainOn: c.trainOn, encoding: c.encoding, log1p: c.log1p, seeds: [0, 1, 2, 3, 4] });
+      expect(e.rocAuc.mean).toBeGreaterThanOrEqual(c.sklearn - 0.01);
+      expect(e.rocAuc.perSeed).toHaveLength(5);
+      expect(e.averagePrecision.mean).toBeGreaterThan(e.prevalence);
+      expect(e.trainRecords).toBe(c.trainOn === 'normal' ? 13449 : 25192);
+      const d1 = e.detection['1%'];
+      expect(d1.fpr.max).toBeLessThanOrEqual(0.01);
+      expect(Object.keys(d1.perFamily)).toEqual(['DoS', 'Probe', 'R2L', 'U2R']);
+    });
+  }
+  it('detectionAtFpr flags at most the allowed share of normal records', () => {
+    const scores = [-0.9, -0.8, -0.7, -0.6, -0.5, -0.4, -0.3, -0.2, -0.1, -0.05, -0.95, -0.01];
+    const y = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, -1, -1];
+    const fam = ['normal', 'normal', 'normal', 'normal', 'normal', 'normal', 'normal', 'normal', 'normal', 'normal', 'DoS', 'R2L'];
+    const r = detectionAtFpr(scores, y, fam, 0.1);
+    expect(r.fpr).toBe(0.1); // -0.9 flagged
+    expect(r.perFamily).toEqual({ DoS: 1, R2L: 0 });
+    expect(r.detectionRate).toBe(0.5);
+  });
+});
+
+describe('npm run evaluate', () => {
+  const CLI = join(__dirname, '..', 'dist', 'cli', 'evaluate.js');
+  const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  const TRAIN = join(NSL_KDD_DATA_DIR, 'KDDTrain+_20Percent.txt.gz');
+  const TEST = join(NSL_KDD_DATA_DIR, 'KDDTest+.txt.gz');
+
+  it('--json prints one object with rocAuc, averagePrecision and perFamily; --save-model writes a usable bundle', () => {
+    const model = join(dir, 'cli-model.json');
+    const r = run('--train', TRAIN, '--test', TEST, '--train-on', 'normal', '--log1p', '--seeds', '2', '--json', '--save-model', model);
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.rocAuc.perSeed).toHaveLength(2);
+    expect(j.rocAuc.mean).toBeCloseTo((j.rocAuc.perSeed[0] + j.rocAuc.perSeed[1]) / 2, 12);
+    expect(j.averagePrecision.mean).toBeGreaterThan(0.9);
+    expect(Object.keys(j.perFamily)).toEqual(['DoS', 'Probe', 'R2L', 'U2R']);
+    expect(j.perFamily.DoS['5%'].perSeed).toHaveLength(2);
+    expect(loadBundle(model).encoder?.encoding).toBe('onehot');
+  });
+  it('prints a table by default', () => {
+    const r = run('--train', TRAIN, '--test', TEST, '--seeds', '1', '--encoding', 'ordinal');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ROC-AUC/);
+    expect(r.stdout).toMatch(/detection rate at 1% FPR/);
+    expect(r.stdout).toMatch(/U2R/);
+  });
+  it('fails with one line and a documented exit code', () => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [[], 2, /^evaluate: --train FILE is required/],
+      [['--train', TRAIN], 2, /--test FILE is required/],
+      [['--train', TRAIN, '--test', TEST, '--encoding', 'binary'], 2, /--encoding must be onehot or ordinal, got "binary"/],
+      [['--train', TRAIN, '--test', TEST, '--seeds', '0'], 2, /--seeds must be an integer from 1 to 1000, got "0"/],
+      [['--train', TRAIN, '--test', TEST, '--bogus'], 2, /Unknown option '--bogus'/],
+      [['--train', join(dir, 'nope.txt'), '--test', TEST], 4, /nope.txt: no such file/],
+    ];
+    const bad = join(dir, 'bad.txt');
+    writeFileSync(bad, `${line()}\n${line({ 7: 'x' })}\n`);
+    cases.push([['--train', bad, '--test', TEST], 4, /bad.txt line 2, column wrong_fragment: "x" is not a finite number/]);
+    for (const [args, code, pattern] of cases) {
+      const r = run(...args);
+      expect(r.status, args.join(' ')).toBe(code);
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
