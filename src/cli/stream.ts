@@ -8,6 +8,7 @@
 import { createWriteStream, existsSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ArtifactError, loadBundle, type LoadedModel } from '../persist/bundle';
+import { alertDriversJson } from '../explain/alerts';
 import { alertRecordJson, createRecordParser, InputError, LineSplitter, type InputFormat } from '../data/records';
 import { createBatchScorer, type ScoredBatch } from '../stream/scorer';
 import { DriftWindow, LatencyStats } from '../stream/stats';
@@ -45,6 +46,9 @@ Scores records with a saved model bundle (notebook 07 writes artifacts/model.jso
                         a worker thread while the next batch is read and parsed
   --progress-ms T       a progress line on stderr every T ms, 0 = none (default 5000)
   --summary-json FILE   also write the final summary as JSON
+  --explain K           add each alert's K strongest features to its line: "explain":
+                        [{"feature","value","contribution"}] (exact TreeSHAP, path-length
+                        units; negative = towards anomalous)
   --quiet               no progress lines (the final summary is still printed)
 
 Exit codes: 0 done (also after SIGINT/SIGTERM, or when the alerts reader closes
@@ -69,6 +73,8 @@ export interface StreamOptions {
   summaryJson?: string;
   quiet: boolean;
   threads: number;
+  /** drivers per alert line (0 = no "explain" field) */
+  explain: number;
 }
 
 class UsageError extends Error {}
@@ -155,6 +161,9 @@ export function parseStreamArgs(argv: readonly string[]): StreamOptions | 'help'
       case '--quiet':
         o.quiet = true;
         break;
+      case '--explain':
+        o.explain = positiveInt(flag, value());
+        break;
       default:
         throw new UsageError(`unknown argument ${JSON.stringify(a)}`);
     }
@@ -178,6 +187,7 @@ export function parseStreamArgs(argv: readonly string[]): StreamOptions | 'help'
     driftFactor: o.driftFactor ?? 2,
     progressMs: o.progressMs ?? 5000,
     summaryJson: o.summaryJson,
+    explain: o.explain ?? 0,
     quiet: o.quiet ?? false,
     threads: o.threads ?? 2,
   };
@@ -354,9 +364,12 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
 
   const onScored = (b: ScoredBatch) => {
     const timestamp = new Date().toISOString();
+    const why = opts.explain > 0 ? alertDriversJson(model, b.values, d, b.anomalies, opts.explain) : undefined;
+    let k = 0;
     for (const i of b.anomalies) {
-      // as JSON.stringify({ line, batch, timestamp, score, decision, record }), without the objects
-      alerts.write(`{"line":${b.tags[i]},"batch":${b.id},"timestamp":"${timestamp}","score":${b.scores[i]},"decision":${b.decision[i]},"record":${alertRecordJson(model, b.values, i * d)}}\n`);
+      // as JSON.stringify({ line, batch, timestamp, score, decision, record[, explain] }), without the objects
+      const explain = why ? `,"explain":${why[k++]}` : '';
+      alerts.write(`{"line":${b.tags[i]},"batch":${b.id},"timestamp":"${timestamp}","score":${b.scores[i]},"decision":${b.decision[i]},"record":${alertRecordJson(model, b.values, i * d)}${explain}}\n`);
     }
     latency.add(b.latencyMs);
     scored += b.rows;

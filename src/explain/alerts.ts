@@ -275,9 +275,9 @@ export function featureImportance(explanations: RecordExplanations, options: { r
  * @param k - drivers per alert (positive integer)
  * @returns one JSON text per row, in the order of `rows`
  */
-export function alertDriversJson(model: ExplainableModel, values: Float64Array, width: number, rows: readonly number[], k: number): string[] {
+export function alertDriversJson(model: ExplainableModel, values: Float64Array, width: number, rows: ArrayLike<number>, k: number): string[] {
   if (rows.length === 0) return [];
-  const buffer = createMatrix(values.length / width, width, values);
-  const e = explainRecords(model, buffer, rows);
-  return rows.map((_, i) => JSON.stringify(alertDrivers(e, i, k)));
+  const buffer = createMatrix(Math.floor(values.length / width), width, values.length % width === 0 ? values : values.subarray(0, values.length - (values.length % width)));
+  const e = explainRecords(model, buffer, Array.from(rows));
+  return Array.from({ length: rows.length }, (_, i) => JSON.stringify(alertDrivers(e, i, k)));
 }
