@@ -281,3 +281,21 @@ export function alertDriversJson(model: ExplainableModel, values: Float64Array, 
   const e = explainRecords(model, buffer, Array.from(rows));
   return Array.from({ length: rows.length }, (_, i) => JSON.stringify(alertDrivers(e, i, k)));
 }
+
+/**
+ * score_samples of records with a loaded model: encoder (when there is one),
+ * scaler, forest, as the stream does. Lower is more abnormal; a record is an
+ * alert when its score is below `model.threshold`.
+ *
+ * @param records - flow records (model with an encoder) or a matrix (see {@link explainRecords})
+ */
+export function scoreRecords(model: ExplainableModel, records: FlowRecords | Matrix): Float64Array {
+  let X: Matrix;
+  if ('numeric' in records) {
+    if (!model.encoder) throw new RangeError(`scoreRecords: ${records.source} holds flow records, but the model has no encoder`);
+    X = model.encoder.transform(records).X;
+  } else {
+    X = model.encoder ? model.encoder.applyLog1p(records) : records;
+  }
+  return model.forest.scoreSamples(model.scaler.transform(X));
+}
