@@ -10,6 +10,8 @@ import { parseBundle, serializeBundle, type LoadedModel } from '../src/persist/b
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { prepareRealTraffic, realTrafficBundle } from '../src/workflow/real-traffic';
 import { simulateBatch } from '../src/data/simulate';
+import { compileSpec, explanationWaterfallSpec } from '../src/notebook/plots';
+import { describeDriver, explanationSteps, formatRawValue, scoreRecords } from '../src/explain/alerts';
 
 let model: LoadedModel; // NSL-KDD, one-hot + log1p, with an encoder
 let test: FlowRecords;
@@ -158,5 +160,34 @@ describe('explainRecords on the 5-feature reference bundle (no encoder)', () => 
     expect(a.drivers[0].value).toBe(batch.X.data[7 * 5 + reference.featureNames.indexOf(a.drivers[0].feature)]);
     expect(() => explainRecords(reference, test)).toThrow(/model has no encoder/);
     expect(() => explainRecords(reference, createMatrix(1, 4))).toThrow(/got 4 columns, the model takes 5/);
+  });
+});
+
+describe('display helpers', () => {
+  it('waterfall bars start at E[f], add up to f(x), and compile', () => {
+    const e = explainRecords(model, test, [5, 9]);
+    const steps = explanationSteps(e, 1);
+    expect(steps).toHaveLength(model.featureNames.length);
+    expect(steps.find((s) => s.label.startsWith('service = '))!.label).toBe(`service = ${test.categorical[test.categoricalNames.indexOf('service')][9]}`);
+    const spec = explanationWaterfallSpec(steps, { expectedValue: e.expectedValue, maxSteps: 6 }) as unknown as { layer: Array<{ data: { values: Array<{ start: number; end: number; label: string }> } }> };
+    const bars = spec.layer[0].data.values;
+    expect(bars).toHaveLength(7);
+    expect(bars[0].start).toBeCloseTo(e.expectedValue, 5);
+    expect(bars[6].end).toBeCloseTo(e.pathLengths[1], 5);
+    expect(bars[6].label).toBe(`${model.featureNames.length - 6} other features`);
+    for (let k = 1; k < bars.length; k++) expect(bars[k].start).toBe(bars[k - 1].end);
+    expect(compileSpec(spec as never).warnings).toEqual([]);
+    expect(() => explanationWaterfallSpec(steps, { expectedValue: 1, maxSteps: 0 })).toThrow(/maxSteps/);
+  });
+
+  it('formats values and drivers, and scores records like the forest', () => {
+    expect(formatRawValue('http')).toBe('http');
+    expect(formatRawValue(1032)).toBe('1032');
+    expect(formatRawValue(0.123456)).toBe('0.123');
+    expect(describeDriver({ feature: 'flag', value: 'S0', contribution: -1.4367 })).toBe('flag = S0 (-1.44)');
+    expect(describeDriver({ feature: 'count', value: 3, contribution: 0.5 })).toBe('count = 3 (+0.50)');
+    const scores = scoreRecords(model, test);
+    expect(Array.from(scores)).toEqual(Array.from(model.forest.scoreSamples(model.scaler.transform(model.encoder!.transform(test).X))));
+    expect(() => scoreRecords(reference, test)).toThrow(/no encoder/);
   });
 });

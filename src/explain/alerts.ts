@@ -299,3 +299,25 @@ export function scoreRecords(model: ExplainableModel, records: FlowRecords | Mat
   }
   return model.forest.scoreSamples(model.scaler.transform(X));
 }
+
+/** A raw value for display: categories as they are, integers in full, other numbers with up to 3 significant decimals. */
+export function formatRawValue(value: RawValue): string {
+  if (typeof value === 'string') return value;
+  if (Number.isInteger(value)) return String(value);
+  return String(Number(value.toPrecision(3)));
+}
+
+/** "feature = value (contribution)", e.g. `service = private (-1.42)`, for tables. */
+export function describeDriver(driver: AlertDriver, digits = 2): string {
+  return `${driver.feature} = ${formatRawValue(driver.value)} (${driver.contribution >= 0 ? '+' : ''}${driver.contribution.toFixed(digits)})`;
+}
+
+/**
+ * Every original feature of row i as `{ label: "feature = value", contribution }`
+ * (path-length units), in record order: the input of explanationWaterfallSpec.
+ */
+export function explanationSteps(explanations: RecordExplanations, i: number): Array<{ label: string; contribution: number }> {
+  const m = explanations.values.cols;
+  if (!Number.isInteger(i) || i < 0 || i >= explanations.values.rows) throw new RangeError(`explanationSteps: row ${i} out of range 0..${explanations.values.rows - 1}`);
+  return explanations.names.map((name, j) => ({ label: `${name} = ${formatRawValue(explanations.rawValue(i, j))}`, contribution: explanations.values.data[i * m + j] }));
+}

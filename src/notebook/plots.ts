@@ -681,7 +681,7 @@ export function explanationWaterfallSpec(
   const shown = byMagnitude.slice(0, maxSteps).sort((a, b) => a.contribution - b.contribution || a.k - b.k);
   const rest = byMagnitude.slice(maxSteps);
   const bars: WaterfallStep[] = shown.map(({ label, contribution }) => ({ label, contribution }));
-  if (rest.length > 0) bars.push({ label: `${rest.length} other features`, contribution: rest.reduce((s, r) => s + r.contribution, 0) });
+  if (rest.length > 0) bars.push({ label: `${rest.length} other feature${rest.length === 1 ? '' : 's'}`, contribution: rest.reduce((s, r) => s + r.contribution, 0) });
   let at = options.expectedValue;
   const values = bars.map((b, order) => {
     const start = at;
@@ -712,7 +712,7 @@ export function explanationWaterfallSpec(
         data: { values },
         mark: { type: 'bar', height: { band: 0.7 } },
         encoding: {
-          y: { field: 'label', type: 'nominal', sort: labels, title: null, axis: { labelLimit: 260 } },
+          y: { field: 'label', type: 'nominal', sort: labels, title: null, axis: { labelLimit: 320 } },
           x: { field: 'start', type: 'quantitative', title: 'mean path length', scale: { zero: false } },
           x2: { field: 'end' },
           color: { field: 'direction', type: 'nominal', title: null, scale: { domain: ['towards anomalous', 'towards normal'], range: [COLORS.anomalous, COLORS.normal] }, legend: { orient: 'bottom' } },
@@ -726,7 +726,7 @@ export function explanationWaterfallSpec(
       {
         data: { values },
         mark: { type: 'text', align: 'left', dx: 4, fontSize: 10, color: '#333333' },
-        encoding: { y: { field: 'label', type: 'nominal', sort: labels }, x: { field: 'max', type: 'quantitative' }, text: { field: 'text', type: 'nominal' } },
+        encoding: { y: { field: 'label', type: 'nominal', sort: labels, title: null, axis: { labelLimit: 320 } }, x: { field: 'max', type: 'quantitative' }, text: { field: 'text', type: 'nominal' } },
         transform: [{ calculate: 'max(datum.start, datum.end)', as: 'max' }],
       },
       {
