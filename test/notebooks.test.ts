@@ -9,7 +9,7 @@ import { runPipeline } from '../src/workflow/pipeline';
 import { VEGALITE_MIME } from '../src/notebook/plots';
 
 /**
- * Executes notebooks 01-09 headless with the tslab kernel, exactly as `npm start`
+ * Executes notebooks 01-10 headless with the tslab kernel, exactly as `npm start`
  * does, into a fresh artifacts folder, and checks what a reader would see.
  */
 
@@ -23,6 +23,7 @@ const EXPECTED = [
   '07_save_model.ipynb',
   '08_streaming.ipynb',
   '09_real_traffic.ipynb',
+  '10_explain_alerts.ipynb',
 ];
 
 const work = mkdtempSync(join(tmpdir(), 'notebooks-'));
@@ -84,9 +85,9 @@ describe('the nine notebooks run headless from a clean artifacts folder', () => 
         }
       }
     }
-    // 01 histograms, 02 PCA, 04 scores, 06 four figures, 08 live timeline, 09 curves + families + PCA
-    expect(plots).toBe(11);
-    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb', '09_real_traffic.ipynb']) {
+    // 01 histograms, 02 PCA, 04 scores, 06 four figures, 08 live timeline, 09 curves + families + PCA, 10 three waterfalls
+    expect(plots).toBe(14);
+    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb', '09_real_traffic.ipynb', '10_explain_alerts.ipynb']) {
       expect(outputsOf(executed[name]).some(({ output }) => VEGALITE_MIME in (output.data ?? {})), name).toBe(true);
     }
   });
@@ -126,6 +127,24 @@ describe('the nine notebooks run headless from a clean artifacts folder', () => 
       .join('');
     expect(html).toContain('Detection rate per family');
     expect(html).toContain('<td>R2L</td>');
+  });
+
+  it('10 checks one explanation by hand and shows the drivers of the top alerts', () => {
+    const text = executed['10_explain_alerts.ipynb'].cells.map(cellText).join('');
+    // E[f] + contributions reproduce the forest's score, printed to 15 digits
+    const byHand = /-2\^\(-f\(x\) \/ c\)\s+(-0\.\d{15})/.exec(text);
+    const fromForest = /forest\.scoreSamples\s+(-0\.\d{15})/.exec(text);
+    expect(byHand, 'the hand-checked score').not.toBeNull();
+    expect(byHand![1]).toBe(fromForest![1]);
+    const difference = Number(/difference\s+(\S+)/.exec(text)![1]);
+    expect(difference).toBeLessThan(1e-12);
+    expect(text).toMatch(/alerts on KDDTest\+: [\d,]+ of 22,544 records/);
+    const html = outputsOf(executed['10_explain_alerts.ipynb'])
+      .map(({ output }) => joinText((output.data?.['text/html'] as string | string[]) ?? ''))
+      .join('');
+    expect(html).toContain('their top three features');
+    expect(html).toMatch(/<td>flag = S0 \(-\d\.\d\d\)<\/td>/);
+    expect(html).toContain('normal (false alarms)');
   });
 
   it('07 shows the size and checksum of the bundle it wrote', () => {

@@ -1,6 +1,6 @@
 /**
  * `npm start`: set up the Python side and the kernel, then execute notebooks
- * 01-09 in order, headless, with the chosen parameters; write each executed
+ * 01-10 in order, headless, with the chosen parameters; write each executed
  * notebook (with outputs) and an HTML export, and print a one-screen summary.
  *
  *   npm start -- [--set key=value]... [--params FILE] [--update-notebooks]
@@ -17,7 +17,7 @@ import { setup } from './setup';
 
 const USAGE = `usage: npm start -- [--set key=value]... [--params FILE] [--data DIR] [--update-notebooks]
 
-Executes notebooks/01..09 headless with the tslab kernel (after creating .venv and
+Executes notebooks/01..10 headless with the tslab kernel (after creating .venv and
 registering the kernel if needed) and writes, under artifacts/:
   notebooks/NN_*.ipynb  the executed notebooks, with outputs
   html/NN_*.html        an HTML export of each
@@ -25,7 +25,7 @@ registering the kernel if needed) and writes, under artifacts/:
 
   --set key=value      override one parameter (repeatable), e.g. --set contamination=0.1
   --params FILE        a JSON file of parameter overrides
-  --data DIR           where notebook 09 reads the NSL-KDD files (default data/nsl-kdd)
+  --data DIR           where notebooks 09 and 10 read the NSL-KDD files (default data/nsl-kdd)
   --update-notebooks   copy the executed notebooks back into notebooks/ (default parameters only),
                        so the committed notebooks carry the outputs of a default run
 Parameters are checked before anything runs; see README.md for the list.`;
