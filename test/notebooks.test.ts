@@ -45,7 +45,7 @@ beforeAll(async () => {
 
 const outputsOf = (nb: Notebook) => nb.cells.flatMap((c, i) => (c.outputs ?? []).map((o) => ({ cell: i, output: o })));
 
-describe('the nine notebooks run headless from a clean artifacts folder', () => {
+describe('the ten notebooks run headless from a clean artifacts folder', () => {
   it('notebooks/ holds exactly the nine steps, in order', () => {
     expect(notebookPaths().map((p) => p.split('/').pop())).toEqual(EXPECTED);
   });
@@ -70,7 +70,11 @@ describe('the nine notebooks run headless from a clean artifacts folder', () => 
     for (const f of ['params.json', 'traffic.csv', 'preprocess.json', 'forest.json', 'predictions.json', 'metrics.json', 'model.json', 'stream-summary.json']) {
       expect(files, f).toContain(f);
     }
-    expect(readdirSync(join(artifacts, 'figures')).filter((f) => f.endsWith('.svg')).length).toBe(4);
+    // 06 four figures, 09 three (09-*), 10 three waterfalls (10-*)
+    const svgs = readdirSync(join(artifacts, 'figures')).filter((f) => f.endsWith('.svg'));
+    expect(svgs.length).toBe(10);
+    expect(svgs.filter((f) => f.startsWith('10-waterfall-')).sort()).toEqual(['10-waterfall-1.svg', '10-waterfall-2.svg', '10-waterfall-3.svg']);
+    expect(files).toContain('nsl-kdd-model.json');
   });
 
   it('each plot carries both the Vega-Lite and the SVG representation, in one output', () => {
