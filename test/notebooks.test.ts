@@ -46,7 +46,7 @@ beforeAll(async () => {
 const outputsOf = (nb: Notebook) => nb.cells.flatMap((c, i) => (c.outputs ?? []).map((o) => ({ cell: i, output: o })));
 
 describe('the ten notebooks run headless from a clean artifacts folder', () => {
-  it('notebooks/ holds exactly the nine steps, in order', () => {
+  it('notebooks/ holds exactly the ten steps, in order', () => {
     expect(notebookPaths().map((p) => p.split('/').pop())).toEqual(EXPECTED);
   });
 
