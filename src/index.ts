@@ -34,3 +34,6 @@ export * from './data/flows';
 export * from './model/encoder';
 export * from './workflow/real-traffic';
 export * from './data/nslkdd-files';
+export * from './explain/treeshap';
+export * from './explain/contributions';
+export * from './explain/alerts';

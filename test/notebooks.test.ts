@@ -23,6 +23,7 @@ const EXPECTED = [
   '07_save_model.ipynb',
   '08_streaming.ipynb',
   '09_real_traffic.ipynb',
+  '10_explain_alerts.ipynb',
   '11_scale_out_redis.ipynb',
 ];
 
@@ -70,8 +71,11 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
     for (const f of ['params.json', 'traffic.csv', 'preprocess.json', 'forest.json', 'predictions.json', 'metrics.json', 'model.json', 'stream-summary.json']) {
       expect(files, f).toContain(f);
     }
-    // 06's seven figures and 09's three
-    expect(readdirSync(join(artifacts, 'figures')).filter((f) => f.endsWith('.svg')).length).toBe(10);
+    // 06 seven figures, 09 three (09-*), 10 three waterfalls (10-*)
+    const svgs = readdirSync(join(artifacts, 'figures')).filter((f) => f.endsWith('.svg'));
+    expect(svgs.length).toBe(13);
+    expect(svgs.filter((f) => f.startsWith('10-waterfall-')).sort()).toEqual(['10-waterfall-1.svg', '10-waterfall-2.svg', '10-waterfall-3.svg']);
+    expect(files).toContain('nsl-kdd-model.json');
   });
 
   it('each plot carries both the Vega-Lite and the SVG representation, in one output', () => {
@@ -86,9 +90,9 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
         }
       }
     }
-    // 01 histograms, 02 PCA, 03 path lengths, 04 scores, 06 seven figures, 08 live timeline, 09 curves + families + PCA, 11 failover bars (redis-server is installed here)
-    expect(plots).toBe(16);
-    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '03_train_isolation_forest.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb', '09_real_traffic.ipynb', '11_scale_out_redis.ipynb']) {
+    // 01 histograms, 02 PCA, 03 path lengths, 04 scores, 06 seven figures, 08 live timeline, 09 curves + families + PCA, 10 three waterfalls, 11 failover bars (redis-server is installed here)
+    expect(plots).toBe(19);
+    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '03_train_isolation_forest.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb', '09_real_traffic.ipynb', '10_explain_alerts.ipynb', '11_scale_out_redis.ipynb']) {
       expect(outputsOf(executed[name]).some(({ output }) => VEGALITE_MIME in (output.data ?? {})), name).toBe(true);
     }
   });
@@ -128,6 +132,24 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
       .join('');
     expect(html).toContain('Detection rate per family');
     expect(html).toContain('<td>R2L</td>');
+  });
+
+  it('10 checks one explanation by hand and shows the drivers of the top alerts', () => {
+    const text = executed['10_explain_alerts.ipynb'].cells.map(cellText).join('');
+    // E[f] + contributions reproduce the forest's score, printed to 15 digits
+    const byHand = /-2\^\(-f\(x\) \/ c\)\s+(-0\.\d{15})/.exec(text);
+    const fromForest = /forest\.scoreSamples\s+(-0\.\d{15})/.exec(text);
+    expect(byHand, 'the hand-checked score').not.toBeNull();
+    expect(byHand![1]).toBe(fromForest![1]);
+    const difference = Number(/difference\s+(\S+)/.exec(text)![1]);
+    expect(difference).toBeLessThan(1e-12);
+    expect(text).toMatch(/alerts on KDDTest\+: [\d,]+ of 22,544 records/);
+    const html = outputsOf(executed['10_explain_alerts.ipynb'])
+      .map(({ output }) => joinText((output.data?.['text/html'] as string | string[]) ?? ''))
+      .join('');
+    expect(html).toContain('their top three features');
+    expect(html).toMatch(/<td>flag = S0 \(-\d\.\d\d\)<\/td>/);
+    expect(html).toContain('normal (false alarms)');
   });
 
   it('11 ran the Redis failover drill: a consumer SIGKILLed holding entries, every record accounted for, none lost', () => {

@@ -3,7 +3,8 @@
  * CSV files of the reference distributions (5% anomalies, six decimals, like a
  * log), pipes each through `dist/cli/stream.js` (parse + scale + score + alerts
  * to a file) and prints rows/s and peak memory, at two input sizes to show that
- * memory does not grow with the input.
+ * memory does not grow with the input. At the full size it also runs with
+ * `--explain 3` (every alert explained by exact TreeSHAP, its 3 strongest features).
  *
  *   npm run bench:stream -- [--rows 1000000]
  */
@@ -42,12 +43,15 @@ async function writeCsv(path: string, rows: number): Promise<void> {
   await once(out, 'finish');
 }
 
-async function pipeThrough(model: string, csv: string, dir: string, threads: number): Promise<{ seconds: number; summary: StreamSummary }> {
+/** `--explain 3` runs (each alert also explained: its 3 strongest features) beside the plain ones: [threads, explain K]. */
+const RUNS: ReadonlyArray<readonly [number, number]> = [[2, 0], [1, 0], [2, 3], [1, 3]];
+
+async function pipeThrough(model: string, csv: string, dir: string, threads: number, explain = 0): Promise<{ seconds: number; summary: StreamSummary }> {
   const summaryPath = join(dir, `summary-${threads}.json`);
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    [join(__dirname, 'stream.js'), '--model', model, '--alerts', join(dir, 'alerts.ndjson'), '--summary-json', summaryPath, '--progress-ms', '0', '--threads', String(threads)],
+    [join(__dirname, 'stream.js'), '--model', model, '--alerts', join(dir, 'alerts.ndjson'), '--summary-json', summaryPath, '--progress-ms', '0', '--threads', String(threads), ...(explain > 0 ? ['--explain', String(explain)] : [])],
     { stdio: ['pipe', 'inherit', 'pipe'] },
   );
   let stderr = '';
@@ -172,19 +176,20 @@ async function benchNslKdd(dir: string, rows: number): Promise<TableRow[]> {
   out.end();
   await once(out, 'finish');
   const table: TableRow[] = [];
-  for (const threads of [2, 1]) {
-    const { seconds, summary } = await pipeThrough(model, csv, dir, threads);
+  for (const [threads, explain] of RUNS) {
+    const { seconds, summary } = await pipeThrough(model, csv, dir, threads, explain);
     if (summary.recordsScored !== rows) throw new CliError(`expected ${rows} NSL-KDD records scored, got ${summary.recordsScored}`, EXIT_RUN_FAILED);
     table.push({
       rows: rows.toLocaleString('en-US'),
       'input MiB': (statSync(csv).size / 2 ** 20).toFixed(1),
       threads,
+      explain: explain > 0 ? `top ${explain}` : '-',
       'wall s': seconds.toFixed(2),
       'rows/s end to end': Math.round(rows / seconds).toLocaleString('en-US'),
       'peak MiB': summary.peakRssMB.toFixed(0),
       alerts: summary.recordsAnomalous.toLocaleString('en-US'),
     });
-    console.log(`  NSL-KDD ${rows.toLocaleString('en-US')} rows, ${threads} thread(s): ${seconds.toFixed(2)} s`);
+    console.log(`  NSL-KDD ${rows.toLocaleString('en-US')} rows, ${threads} thread(s)${explain > 0 ? `, --explain ${explain}` : ''}: ${seconds.toFixed(2)} s`);
   }
   return table;
 }
@@ -205,8 +210,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     for (const n of [Math.round(rows / 4), rows]) {
       const csv = join(dir, `input-${n}.csv`);
       await writeCsv(csv, n);
-      for (const threads of [2, 1]) {
-        const { seconds, summary } = await pipeThrough(model, csv, dir, threads);
+      for (const [threads, explain] of n === rows ? RUNS : RUNS.filter(([, k]) => k === 0)) {
+        const { seconds, summary } = await pipeThrough(model, csv, dir, threads, explain);
         if (summary.recordsScored !== n || summary.linesRead !== n + 1) {
           throw new CliError(`expected ${n} records scored of ${n + 1} lines, got ${summary.recordsScored} of ${summary.linesRead}`, EXIT_RUN_FAILED);
         }
@@ -214,6 +219,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           rows: n.toLocaleString('en-US'),
           'input MiB': (statSync(csv).size / 2 ** 20).toFixed(1),
           threads,
+          explain: explain > 0 ? `top ${explain}` : '-',
           'wall s': seconds.toFixed(2),
           'rows/s end to end': Math.round(n / seconds).toLocaleString('en-US'),
           'peak MiB': summary.peakRssMB.toFixed(0),
@@ -221,7 +227,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           'batch p50 ms': summary.batchLatencyMs.p50.toFixed(2),
           'batch p99 ms': summary.batchLatencyMs.p99.toFixed(2),
         });
-        console.log(`  ${n.toLocaleString('en-US')} rows, ${threads} thread(s): ${seconds.toFixed(2)} s`);
+        console.log(`  ${n.toLocaleString('en-US')} rows, ${threads} thread(s)${explain > 0 ? `, --explain ${explain}` : ''}: ${seconds.toFixed(2)} s`);
       }
     }
     console.log(`\n${textTable(table, { caption: 'stream command: CSV piped through stdin, parse + scale + score + alerts (wall time includes start-up and model load)' })}`);

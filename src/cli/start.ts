@@ -26,7 +26,7 @@ registering the kernel if needed) and writes, under artifacts/:
 
   --set key=value      override one parameter (repeatable), e.g. --set contamination=0.1
   --params FILE        a JSON file of parameter overrides
-  --data DIR           where notebooks 09-10 read the NSL-KDD files (default data/nsl-kdd)
+  --data DIR           where notebooks 09 and 10 read the NSL-KDD files (default data/nsl-kdd)
   --update-notebooks   copy the executed notebooks back into notebooks/ (default parameters only),
                        so the committed notebooks carry the outputs of a default run
 Parameters are checked before anything runs; see README.md for the list.

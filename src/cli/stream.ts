@@ -14,6 +14,7 @@ import { open } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { ArtifactError, loadBundle, type LoadedModel } from '../persist/bundle';
 import { ModelKeyError, readModelKey } from '../persist/signing';
+import { alertDriversJson } from '../explain/alerts';
 import { alertRecordJson, createRecordParser, InputError, LineSplitter, type InputFormat } from '../data/records';
 import { createBatchScorer, type ScoredBatch } from '../stream/scorer';
 import { DriftWindow, LatencyStats } from '../stream/stats';
@@ -57,6 +58,9 @@ Scores records with a saved model bundle (notebook 07 writes artifacts/model.jso
                         a worker thread while the next batch is read and parsed
   --progress-ms T       a progress line on stderr every T ms, 0 = none (default 5000)
   --summary-json FILE   also write the final summary as JSON
+  --explain K           add each alert's K strongest features to its line: "explain":
+                        [{"feature","value","contribution"}] (exact TreeSHAP, path-length
+                        units; negative = towards anomalous)
   --quiet               no progress lines (the final summary is still printed)
 
 As a member of a Redis Streams consumer group (several consumers, on one machine or
@@ -96,6 +100,8 @@ export interface StreamOptions {
   summaryJson?: string;
   quiet: boolean;
   threads: number;
+  /** drivers per alert line (0 = no "explain" field) */
+  explain: number;
 }
 
 const STREAM_OPTIONS = {
@@ -117,6 +123,7 @@ const STREAM_OPTIONS = {
   threads: { type: 'string' },
   'summary-json': { type: 'string' },
   quiet: { type: 'boolean' },
+  explain: { type: 'string' },
 } as const;
 
 /**
@@ -156,6 +163,7 @@ export function parseStreamArgs(argv: readonly string[]): StreamOptions | 'help'
     summaryJson: v['summary-json'],
     quiet: v.quiet ?? false,
     threads: int('threads', 2),
+    explain: int('explain', 0, 0),
   };
 }
 
@@ -463,9 +471,12 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
 
     const onScored = (b: ScoredBatch) => {
       const timestamp = new Date().toISOString();
+      const why = opts.explain > 0 ? alertDriversJson(model, b.values, d, b.anomalies, opts.explain) : undefined;
+      let k = 0;
       for (const i of b.anomalies) {
-        // as JSON.stringify({ line, batch, timestamp, score, decision, record }), without the objects
-        alerts.write(`{"line":${b.tags[i]},"batch":${b.id},"timestamp":"${timestamp}","score":${b.scores[i]},"decision":${b.decision[i]},"record":${alertRecordJson(model, b.values, i * d)}}\n`);
+        // as JSON.stringify({ line, batch, timestamp, score, decision, record[, explain] }), without the objects
+        const explain = why ? `,"explain":${why[k++]}` : '';
+        alerts.write(`{"line":${b.tags[i]},"batch":${b.id},"timestamp":"${timestamp}","score":${b.scores[i]},"decision":${b.decision[i]},"record":${alertRecordJson(model, b.values, i * d)}${explain}}\n`);
       }
       latency.add(b.latencyMs);
       scored += b.rows;

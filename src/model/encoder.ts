@@ -89,6 +89,21 @@ export class RecordEncoder {
   }
 
   /**
+   * The output columns input column j became, in order: one column for a
+   * numeric or ordinal-encoded feature, the category columns plus the "other"
+   * column for a one-hot feature. Explanations use it to sum a categorical
+   * feature's one-hot contributions back into one number per original feature.
+   *
+   * @param j - input column index, 0..columns.length - 1
+   * @throws RangeError when j is out of range
+   */
+  outputColumns(j: number): number[] {
+    if (!Number.isInteger(j) || j < 0 || j >= this.columns.length) throw new RangeError(`RecordEncoder.outputColumns: input column ${j} out of range 0..${this.columns.length - 1}`);
+    const end = j + 1 < this.columns.length ? this.outputOffset[j + 1] : this.outputWidth;
+    return Array.from({ length: end - this.outputOffset[j] }, (_, m) => this.outputOffset[j] + m);
+  }
+
+  /**
    * Learn the categories (sorted, as scikit-learn's encoders order them) from
    * training records.
    *

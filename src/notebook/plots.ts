@@ -970,3 +970,96 @@ export function familyDetectionSpec(rows: readonly FamilyDetectionRow[], options
     config: CONFIG,
   } as VegaLiteSpec;
 }
+
+/** One bar of explanationWaterfallSpec: a feature (with its value, e.g. "service = http") and its contribution. */
+export interface WaterfallStep {
+  label: string;
+  /** contribution to the mean path length (negative: towards "anomalous") */
+  contribution: number;
+}
+
+/**
+ * Waterfall of one record's explanation: starting from the expected mean path
+ * length E[f] over the training rows, each feature's contribution moves the
+ * path length left (shorter paths: towards "anomalous", red) or right (towards
+ * "normal", blue), ending at the record's own mean path length f(x). The
+ * `maxSteps` features with the largest |contribution| get a bar each, most
+ * negative first; the others are summed into one bar, so the bars always add
+ * up to f(x) - E[f].
+ *
+ * @param steps - every original feature's contribution (path-length units)
+ * @param options.expectedValue - E[f], where the waterfall starts
+ * @param options.maxSteps - bars before "other features" (default 8)
+ */
+export function explanationWaterfallSpec(
+  steps: readonly WaterfallStep[],
+  options: { expectedValue: number; maxSteps?: number; title?: string; subtitle?: string },
+): VegaLiteSpec {
+  const maxSteps = options.maxSteps ?? 8;
+  if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new RangeError(`explanationWaterfallSpec: maxSteps must be a positive integer, got ${maxSteps}`);
+  const byMagnitude = steps.map((s, k) => ({ ...s, k })).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution) || a.k - b.k);
+  const shown = byMagnitude.slice(0, maxSteps).sort((a, b) => a.contribution - b.contribution || a.k - b.k);
+  const rest = byMagnitude.slice(maxSteps);
+  const bars: WaterfallStep[] = shown.map(({ label, contribution }) => ({ label, contribution }));
+  if (rest.length > 0) bars.push({ label: `${rest.length} other feature${rest.length === 1 ? '' : 's'}`, contribution: rest.reduce((s, r) => s + r.contribution, 0) });
+  let at = options.expectedValue;
+  const values = bars.map((b, order) => {
+    const start = at;
+    at += b.contribution;
+    return {
+      order,
+      label: b.label,
+      start: round(start, 6),
+      end: round(at, 6),
+      contribution: round(b.contribution, 4),
+      text: `${b.contribution >= 0 ? '+' : ''}${b.contribution.toFixed(2)}`,
+      direction: b.contribution < 0 ? 'towards anomalous' : 'towards normal',
+    };
+  });
+  const finalValue = at;
+  const labels = values.map((v) => v.label);
+  const marks = [
+    { label: `E[f] = ${options.expectedValue.toFixed(2)}`, x: round(options.expectedValue, 6) },
+    { label: `f(x) = ${finalValue.toFixed(2)}`, x: round(finalValue, 6) },
+  ];
+  return {
+    $schema: SCHEMA,
+    title: { text: options.title ?? 'Why this record was flagged', subtitle: options.subtitle ?? 'contributions to the mean path length (exact TreeSHAP); shorter paths mean more anomalous' },
+    width: 420,
+    height: { step: 22 },
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'bar', height: { band: 0.7 } },
+        encoding: {
+          y: { field: 'label', type: 'nominal', sort: labels, title: null, axis: { labelLimit: 320 } },
+          x: { field: 'start', type: 'quantitative', title: 'mean path length', scale: { zero: false } },
+          x2: { field: 'end' },
+          color: { field: 'direction', type: 'nominal', title: null, scale: { domain: ['towards anomalous', 'towards normal'], range: [COLORS.anomalous, COLORS.normal] }, legend: { orient: 'bottom' } },
+          tooltip: [
+            { field: 'label', type: 'nominal', title: 'feature' },
+            { field: 'contribution', type: 'quantitative', format: '+.3f' },
+            { field: 'end', type: 'quantitative', title: 'path length after', format: '.3f' },
+          ],
+        },
+      },
+      {
+        data: { values },
+        mark: { type: 'text', align: 'left', dx: 4, fontSize: 10, color: '#333333' },
+        encoding: { y: { field: 'label', type: 'nominal', sort: labels, title: null, axis: { labelLimit: 320 } }, x: { field: 'max', type: 'quantitative' }, text: { field: 'text', type: 'nominal' } },
+        transform: [{ calculate: 'max(datum.start, datum.end)', as: 'max' }],
+      },
+      {
+        data: { values: marks },
+        mark: { type: 'rule', color: COLORS.threshold, strokeDash: [4, 3] },
+        encoding: { x: { field: 'x', type: 'quantitative' } },
+      },
+      {
+        data: { values: marks },
+        mark: { type: 'text', baseline: 'bottom', dy: -4, fontSize: 10, color: '#333333', y: 0 },
+        encoding: { x: { field: 'x', type: 'quantitative' }, text: { field: 'label', type: 'nominal' } },
+      },
+    ],
+    config: CONFIG,
+  } as VegaLiteSpec;
+}
