@@ -1,39 +1,66 @@
 /**
- * Public API of the library behind the notebooks. Notebooks import the
- * compiled form: `import { ... } from '../dist'`.
+ * The public API of the library behind the notebooks, listed name by name.
+ * Notebooks import the compiled form: `import { ... } from '../dist'`.
+ * Internals and test hooks are not here: tests import the modules directly.
  */
-export * from './core/matrix';
-export * from './core/params';
-export * from './core/rng';
-export * from './data/simulate';
-export * from './model/preprocess';
-export * from './model/forest';
-export * from './model/ml-forest-adapter';
-export * from './eval/metrics';
-export * from './core/pyformat';
-export * from './persist/bundle';
-export * from './workflow/pipeline';
-export * from './stream/batch';
-export * from './stream/failover-drill';
-export { redisServerVersion, RedisServerMissingError } from './stream/redis-server';
-export * from './data/csv';
-export * from './notebook/display';
-export * from './notebook/plots';
-export * from './notebook/tables';
-export * from './persist/workspace';
-export * from './notebook/setup';
-export * from './notebook/stream-dashboard';
-export * from './notebook/failover-view';
-export * from './core/version';
-export * from './model/isolation';
-export * from './model/decision-map';
-export * from './workflow/protocol';
-export * from './workflow/sweep';
-export * from './data/textfile';
-export * from './data/flows';
-export * from './model/encoder';
-export * from './workflow/real-traffic';
-export * from './data/nslkdd-files';
-export * from './explain/treeshap';
-export * from './explain/contributions';
-export * from './explain/alerts';
+
+// Foundations: matrices, parameters and their rules, seeded randomness, number formatting
+export { asMatrix, createMatrix, fromRows, getColumn, getRow, isMatrix, selectRows, toRows, vstack, type Matrix } from './core/matrix';
+export { applyOverrides, checkRule, DEFAULT_PARAMS, describeParams, describeRule, FOREST_PARAMETER_RULES, loadParams, PARAM_KEYS, PARAM_RULES, ParameterError, PARAMS_ENV, PARAMS_FILE_ENV, ParamsError, parseAssignments, PCA_PARAMETER_RULES, resolveMaxSamples, validateForestOptions, validateParams, type LoadedParams, type LoadParamsOptions, type ParameterRule, type ParameterRules, type ParamKey, type Params } from './core/params';
+export { createRng, sampleWithoutReplacement, type Rng } from './core/rng';
+export { formatFixed, pyFloatRepr, pyStr } from './core/pyformat';
+export { LIBRARY_NAME, LIBRARY_VERSION } from './core/version';
+
+// Where rows come from: simulation, flow records (NSL-KDD), text files
+export { ANOMALY, featureNames, NORMAL, rowsOfClass, simulateBatch, simulateTraffic, type BatchOptions, type Dataset } from './data/simulate';
+export { datasetToCsv, matrixToCsv, parseDatasetCsv } from './data/csv';
+export { FileReadError, readTextFile } from './data/textfile';
+export { ATTACK_FAMILIES, attackFamily, categoricalColumn, countBy, filterFlowRecords, FlowFormatError, flowRecordRow, inferCsvSchema, NSL_KDD_FAMILIES, NSL_KDD_FEATURES, NSL_KDD_SCHEMA, parseFlowRecords, readCsvFlowRecords, readFlowRecords, type ColumnKind, type FlowColumn, type FlowRecords, type FlowSchema, type ParseFlowOptions } from './data/flows';
+export { loadNslKdd, NSL_KDD_DATA_DIR, NSL_KDD_DIR_ENV, NSL_KDD_FILES, nslKddDataDir, nslKddPath } from './data/nslkdd-files';
+export { alertRecord, alertRecordJson, createRecordParser, EncodedRecordParser, InputError, LineSplitter, RecordParser, type InputFormat, type LineOutcome } from './data/records';
+
+// What learns: scaler, PCA, the Isolation Forest, encoders, scikit-learn import
+export { PCAModel, StandardScaler, type PCAJSON, type StandardScalerJSON } from './model/preprocess';
+export { averagePathLength, decisionFromScores, EULER_GAMMA, IsolationForest, offsetFromScores, percentile, predictFromDecision, type AnomalyDetector, type IsolationForestJSON, type IsolationForestOptions, type ParallelOptions } from './model/forest';
+export { MlIsolationForestAdapter } from './model/ml-forest-adapter';
+export { isolationPath, meanPathLengths, type IsolationPath, type IsolationStep } from './model/isolation';
+export { contourSegments, decisionGrid, firstTwoColumns, type DecisionGrid, type DecisionGridOptions, type Segment } from './model/decision-map';
+export { OTHER_CATEGORY, RecordEncoder, type CategoricalEncoding, type EncodedColumnJSON, type RecordEncoderJSON, type RecordEncoderOptions, type UnseenCategories } from './model/encoder';
+export { type SklearnForestExport, type SklearnTreeExport } from './model/sklearn-import';
+
+// Why a row was flagged: exact TreeSHAP and its presentation
+export { buildShapTables, gaussLegendre01, treeShap, treeShapRows, type ShapExplanation, type ShapTables } from './explain/treeshap';
+export { groupContributions, topDrivers, toScoreUnits, type Driver, type FeatureGroup, type ScoreUnitExplanation } from './explain/contributions';
+export { alertDrivers, alertDriversJson, describeDriver, explainAlerts, explainRecords, explanationSteps, featureImportance, formatRawValue, originalFeatureGroups, scoreRecords, type AlertDriver, type AlertExplanation, type ContributionUnits, type ExplainableModel, type FeatureImportance, type RawValue, type RecordExplanations } from './explain/alerts';
+
+// Metrics with scikit-learn's definitions
+export { auc, averagePrecision, binaryClfCurve, classificationReport, classificationReportData, confusionMatrix, falseAlarmRate, precisionRecallCurve, precisionRecallFscoreSupport, rocAuc, rocCurve, summarizeDetection, type AverageScores, type ClfCurve, type ConfusionMatrix, type DetectionSummary, type Label, type LabelOptions, type PerClassScores, type PrCurve, type RankingOptions, type ReportData, type ReportOptions, type ReportRow, type RocCurve } from './eval/metrics';
+
+// Model bundles (checksummed, optionally signed) and the stage files that link the notebooks
+export { ArtifactError, BUNDLE_FORMAT, BUNDLE_READABLE_VERSIONS, BUNDLE_SCHEMA_VERSION, bundleChecksum, createBundle, loadBundle, MODEL_KEY_ENV, ModelKeyError, parseBundle, readModelKey, saveBundle, serializeBundle, signBundle, type ArtifactErrorCode, type BundleKeyOptions, type BundleParts, type LoadedModel, type ModelBundle, type ModelKey, type ReadModelKeyOptions, type SavedBundle, type TrainingMetrics } from './persist/bundle';
+export { ARTIFACTS_ENV, artifactsDir, MissingArtifactError, PRODUCERS, STAGE_FORMAT, STAGE_SCHEMA_VERSION, StaleArtifactError, Workspace, type ArtifactName, type ForestArtifact, type MetricsArtifact, type ParamsArtifact, type PredictionsArtifact, type PreprocessArtifact, type StageFile, type StageHeader } from './persist/workspace';
+export { hmacSignature, isWellFormedSignature, MIN_KEY_BYTES, SIGNATURE_PREFIX, signatureMatches } from './persist/signing';
+
+// Whole runs: the reference pipeline, protocols, sweeps, real traffic
+export { bundleFromPipeline, runPipeline, type PipelineResult } from './workflow/pipeline';
+export { evaluateProtocol, protocolRows, type ProtocolOptions, type ProtocolResult } from './workflow/protocol';
+export { sweepParameter, type SweepResult } from './workflow/sweep';
+export { detectionAtFpr, detectionByAttack, evaluateRealTraffic, familyOrder, fitAndScoreTest, prepareRealTraffic, REAL_TRAFFIC_FOREST, realTrafficBundle, type AttackDetectionRow, type ForestSettings, type PreparedTraffic, type RealTrafficEvaluation, type RealTrafficOptions, type SeedResult, type Spread, type TrainOn } from './workflow/real-traffic';
+
+// Scoring records as they arrive: batches, the Redis Streams consumer group
+export { anomalyRecords, processBatch, processStream, scoreRows, simulatedStream, timelinePoint, type AnomalyRecord, type BatchInput, type BatchResult, type BatchStats, type SimulatedStreamOptions, type StreamTotals, type StreamUpdate, type TimelinePoint } from './stream/batch';
+export { FailoverDrillError, readCompleteNdjson, runFailoverDrill, type DrillConsumer, type DrillRecords, type FailoverDrillOptions, type FailoverDrillResult, type LedgerLine, type RejectLine } from './stream/failover-drill';
+export { RedisServerMissingError, redisServerVersion, startRedisServer, type RedisServerHandle, type StartRedisOptions } from './stream/redis-server';
+export { type DeliveryKind, type RecordSource, type SourceBatch, type SourceEntry, type SourceStats } from './stream/source';
+export { connectRedis, isMalformedEntry, RedisSourceError, RedisStreamSource, type RedisSourceOptions } from './stream/redis-source';
+export { publishLines, type PublishOptions, type PublishSummary } from './stream/redis-publisher';
+export { startGroupConsumer, type GroupAlert, type GroupConsumer, type GroupConsumerOptions, type GroupConsumerOutputs, type GroupConsumerSummary } from './stream/group-consumer';
+export { createBatchScorer, InlineScorer, SCORER_WORKER_FILE, scoreRequest, WorkerScorer, type BatchScorer, type ScoredBatch, type ScorerWorkerData, type WorkerReply, type WorkerRequest } from './stream/scorer';
+
+// What a notebook shows: setup, displays, tables, Vega-Lite plots
+export { displayBundle, htmlBundle, inKernel, LiveDisplay, newLiveDisplay, type MimeBundle } from './notebook/display';
+export { anomalyRankingSpec, batchTimelineSpec, COLORS, confusionHeatmapSpec, decisionMapSpec, explanationWaterfallSpec, failoverSpec, familyDetectionSpec, featureHistogramsSpec, pathLengthHistogramSpec, pcaPredictionDensitySpec, pcaScatterSpec, rankingCurvesSpec, renderSvg, saveFigure, scoreHistogramSpec, showPlot, sweepSpec, variantRankingSpec, VEGALITE_MIME, type DecisionMapOptions, type FailoverBar, type FamilyDetectionRow, type PcaDensityOptions, type PcaScatterOptions, type RankedVariant, type SweepRow, type TimelineBaseline, type VegaLiteSpec, type WaterfallStep } from './notebook/plots';
+export { confusionRows, dataFrameRows, describeColumns, falseAlarmPlacementRows, htmlTable, isolationPathRows, matrixRows, paramsTable, reportRows, scoreRangeRows, showTable, textTable, treePathRows, type Column, type TableOptions, type TableRow } from './notebook/tables';
+export { notebookSetup, resolveNotebookParams, type NotebookContext, type NotebookSetupOptions } from './notebook/setup';
+export { describeStreamAlarms, StreamDashboard, streamTotalsRows } from './notebook/stream-dashboard';
+export { failoverBars, failoverConsumerRows, failoverRecordRows } from './notebook/failover-view';

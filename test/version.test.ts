@@ -33,4 +33,14 @@ describe('package', () => {
       expect(lib, name).toHaveProperty(name);
     }
   });
+  it('src/index.ts lists the public API name by name: no export *, no internals or test hooks', () => {
+    const index = readFileSync(join(__dirname, '..', 'src', 'index.ts'), 'utf8');
+    expect(index).not.toMatch(/export \*/);
+    for (const name of ['canonicalJson', 'bundleContent', 'pathLengthSums', 'kernelRowsWalked', 'completeLayout', 'serveJobs', 'npSum']) {
+      expect(lib, name).not.toHaveProperty(name);
+    }
+    for (const name of ['shapValues' in lib.IsolationForest.prototype ? 'IsolationForest' : 'missing shapValues', 'readModelKey', 'RecordEncoder', 'runFailoverDrill', 'explainRecords', 'evaluateRealTraffic']) {
+      expect(lib, name).toHaveProperty(name);
+    }
+  });
 });
