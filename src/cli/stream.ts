@@ -14,7 +14,7 @@ import { open } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { ArtifactError, loadBundle, type LoadedModel } from '../persist/bundle';
 import { ModelKeyError, readModelKey } from '../persist/signing';
-import { alertRecordJson, createRecordParser, InputError, LineSplitter, type InputFormat } from '../data/records';
+import { AlertWriter, createRecordParser, InputError, LineSplitter, type InputFormat } from '../data/records';
 import { createBatchScorer, type ScoredBatch } from '../stream/scorer';
 import { DriftWindow, LatencyStats } from '../stream/stats';
 import { integerOption, numberOption, parseOptions } from './args';
@@ -208,7 +208,7 @@ class Output {
     return new Output(what, path, createWriteStream(path, { fd }), true);
   }
 
-  write(line: string): void {
+  write(line: string | Uint8Array): void {
     if (!this.failure) this.stream.write(line);
   }
 
@@ -455,12 +455,10 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
       if (rejected > opts.maxRejects) stop('max rejects');
     };
 
+    const alertWriter = new AlertWriter(model, d);
     const onScored = (b: ScoredBatch) => {
-      const timestamp = new Date().toISOString();
-      for (const i of b.anomalies) {
-        // as JSON.stringify({ line, batch, timestamp, score, decision, record }), without the objects
-        alerts.write(`{"line":${b.tags[i]},"batch":${b.id},"timestamp":"${timestamp}","score":${b.scores[i]},"decision":${b.decision[i]},"record":${alertRecordJson(model, b.values, i * d)}}\n`);
-      }
+      // as JSON.stringify({ line, batch, timestamp, score, decision, record }) per alert, without the objects
+      if (b.anomalies.length > 0) alerts.write(alertWriter.write(b, new Date().toISOString()));
       latency.add(b.latencyMs);
       scored += b.rows;
       anomalous += b.anomalies.length;
