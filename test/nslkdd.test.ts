@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   attackFamily,
+  filterFlowRecords,
   FlowFormatError,
   inferCsvSchema,
   NSL_KDD_FAMILIES,
@@ -265,6 +266,24 @@ describe('the model bundle with an encoder (schema 2)', () => {
       }
     });
     expectAlertBytes(model, enc, 2);
+  });
+  it('the stream parser encodes every KDDTest+ line exactly as the file reader and encoder.transform do (unseen categories included)', () => {
+    const lines = readTextFile(join(NSL_KDD_DATA_DIR, 'KDDTest+.txt.gz')).trimEnd().split('\n');
+    // fitted on the first 2000 training records: many test categories are then unseen and take the slow path
+    const few = filterFlowRecords(files.train, (i) => i < 2000);
+    for (const encoding of ['onehot', 'ordinal'] as const) {
+      const enc = RecordEncoder.fit(few, { encoding, log1p: true });
+      const expected = enc.transform(files.test);
+      expect(expected.unseen.records).toBeGreaterThan(0);
+      const w = enc.outputWidth;
+      const parser = new EncodedRecordParser(enc, 'csv');
+      const buf = new Float64Array(lines.length * w).fill(NaN); // the parser must write every column
+      const kinds = lines.map((l, i) => parser.parse(l, buf, i * w).kind);
+      expect(kinds.filter((k) => k === 'record').length).toBe(lines.length);
+      expect(parser.unseen).toEqual(expected.unseen.byColumn);
+      const got = enc.applyLog1p(createMatrix(lines.length, w, buf));
+      expect(got.data.every((v, k) => Object.is(v, expected.X.data[k]))).toBe(true);
+    }
   });
   it('the stream parser rejects malformed raw lines with a reason and reads a header', () => {
     const enc = RecordEncoder.fit(files.train, { encoding: 'ordinal' });

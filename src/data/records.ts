@@ -252,6 +252,42 @@ export class RecordParser {
   }
 }
 
+/**
+ * A lookup table for a column's categories: codes[h & mask] is the code of the
+ * category whose characters hash to h (31-multiplier string hash), -1 for
+ * none. The mask is the smallest power of two minus one (at least 4 slots per
+ * category, up to 2^16) under which no two categories share a slot; a slot
+ * that still has two maps to -1, and the slow path (a Map on the text)
+ * decides. A hit is confirmed by comparing the characters, so another value
+ * in the same slot is never taken for the category.
+ */
+function categoryTable(categories: readonly string[]): { mask: number; codes: Int32Array } {
+  const hashes = categories.map((c) => {
+    let h = 0;
+    for (let i = 0; i < c.length; i++) h = (Math.imul(h, 31) + c.charCodeAt(i)) | 0;
+    return h;
+  });
+  let size = 4;
+  while (size < 4 * categories.length) size *= 2;
+  for (; ; size *= 2) {
+    const mask = size - 1;
+    const codes = new Int32Array(size).fill(-1);
+    const used = new Uint8Array(size);
+    let collide = false;
+    hashes.forEach((h, k) => {
+      const slot = h & mask;
+      if (used[slot] === 1) {
+        codes[slot] = -1;
+        collide = true;
+      } else {
+        used[slot] = 1;
+        codes[slot] = k;
+      }
+    });
+    if (!collide || size >= 1 << 16) return { mask, codes };
+  }
+}
+
 /** At most this many distinct unseen categories are named in warnings; all are counted in `unseen`. */
 const MAX_UNSEEN_WARNINGS = 20;
 
@@ -294,19 +330,11 @@ export class EncodedRecordParser {
     this.nCategories = Int32Array.from(encoder.columns, (c) => (c.kind === 'categorical' ? c.categories.length : 0));
     this.onehot = encoder.encoding === 'onehot';
     this.categoryNames = encoder.columns.map((c) => (c.kind === 'categorical' ? c.categories : []));
-    this.hashed = this.categoryNames.map((cats) => {
-      const m = new Map<number, number>();
-      cats.forEach((c, k) => {
-        let h = 0;
-        for (let i = 0; i < c.length; i++) h = (Math.imul(h, 31) + c.charCodeAt(i)) | 0;
-        m.set(h, m.has(h) ? -1 : k); // -1: two categories share a hash; the slow path sorts them out
-      });
-      return m;
-    });
+    this.tables = this.categoryNames.map((cats) => categoryTable(cats));
   }
 
-  /** per categorical column: hash of the category's characters -> code (-1 when ambiguous) */
-  private readonly hashed: Array<Map<number, number>>;
+  /** per categorical column: table of category codes indexed by a hash of the characters (see categoryTable) */
+  private readonly tables: Array<{ mask: number; codes: Int32Array }>;
   private readonly categoryNames: ReadonlyArray<readonly string[]>;
 
   /** True once a CSV header has been recognised. */
@@ -341,13 +369,19 @@ export class EncodedRecordParser {
    * and explains a reject or counts an unseen category.
    */
   private fastCsv(line: string, out: Float64Array, offset: number): boolean {
+    // locals, not fields: V8 reloads a field after each call in the loop
     const n = this.nIn;
     const len = line.length;
+    const offsets = this.offsets;
+    const isCategorical = this.isCategorical;
+    const tables = this.tables;
+    const categoryNames = this.categoryNames;
+    const onehot = this.onehot;
     out.fill(0, offset, offset + this.width);
     let pos = 0;
     for (let j = 0; j < n; j++) {
-      const o = offset + this.offsets[j];
-      if (this.isCategorical[j] === 1) {
+      const o = offset + offsets[j];
+      if (isCategorical[j] === 1) {
         // hash the characters up to the comma (no substring), then confirm the match
         let h = 0;
         let end = pos;
@@ -357,12 +391,13 @@ export class EncodedRecordParser {
           h = (Math.imul(h, 31) + ch) | 0;
         }
         if (end === len && j < n - 1) return false;
-        const code = (this.hashed[j] as Map<number, number>).get(h);
-        if (code === undefined) return false;
+        const table = tables[j];
+        const code = table.codes[h & table.mask];
         if (code < 0) return false;
-        const name = this.categoryNames[j][code];
-        if (name.length !== end - pos || !line.startsWith(name, pos)) return false;
-        if (this.onehot) out[o + code] = 1;
+        const name = categoryNames[j][code];
+        if (name.length !== end - pos) return false;
+        for (let k = 0; k < name.length; k++) if (name.charCodeAt(k) !== line.charCodeAt(pos + k)) return false;
+        if (onehot) out[o + code] = 1;
         else out[o] = code;
         pos = end + 1;
         continue;
