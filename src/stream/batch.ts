@@ -67,10 +67,22 @@ function logAndScale(model: LoadedModel, X: Matrix): Matrix {
     for (const o of encoder.logOutputs) isLog[o] = 1;
     logMasks.set(encoder, isLog);
   }
+  // a 0 (most one-hot columns, many counters) scales to the same double every time: computed once per column.
+  // Not when the mean is 0, where -0 and 0 would scale to different zeros.
+  const atZero = new Float64Array(d);
+  const zeroCached = new Uint8Array(d);
+  for (let j = 0; j < d; j++) {
+    atZero[j] = (0 - mean[j]) / scale[j];
+    zeroCached[j] = mean[j] !== 0 ? 1 : 0;
+  }
   const out = new Float64Array(n * d);
   for (let i = 0, k = 0; i < n; i++) {
     for (let j = 0; j < d; j++, k++) {
       let v = data[k];
+      if (v === 0 && zeroCached[j] === 1) {
+        out[k] = atZero[j]; // signedLog1p(0) is 0
+        continue;
+      }
       if (isLog[j] === 1) v = signedLog1p(v);
       if (v - v !== 0) return twoSteps(); // NaN or +-Infinity
       out[k] = (v - mean[j]) / scale[j];
