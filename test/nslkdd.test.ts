@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   attackFamily,
+  filterFlowRecords,
   FlowFormatError,
   inferCsvSchema,
   NSL_KDD_FAMILIES,
@@ -19,11 +20,11 @@ import {
 import { FileReadError, readTextFile } from '../src/data/textfile';
 import { loadNslKdd, NSL_KDD_DATA_DIR } from '../src/data/nslkdd-files';
 import { OTHER_CATEGORY, RecordEncoder, signedLog1p } from '../src/model/encoder';
-import { ArtifactError, BUNDLE_SCHEMA_VERSION, bundleChecksum, loadBundle, parseBundle, saveBundle, serializeBundle } from '../src/persist/bundle';
+import { ArtifactError, BUNDLE_SCHEMA_VERSION, bundleChecksum, loadBundle, type LoadedModel, parseBundle, saveBundle, serializeBundle } from '../src/persist/bundle';
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { DEFAULT_PARAMS } from '../src/core/params';
-import { alertRecord, alertRecordJson, EncodedRecordParser } from '../src/data/records';
-import { processBatch } from '../src/stream/batch';
+import { alertRecord, alertRecordJson, AlertWriter, EncodedRecordParser } from '../src/data/records';
+import { processBatch, scoreRows } from '../src/stream/batch';
 import { createMatrix } from '../src/core/matrix';
 import { detectionAtFpr, evaluateRealTraffic, fitAndScoreTest, prepareRealTraffic, realTrafficBundle } from '../src/workflow/real-traffic';
 import { sharedPath } from './shared';
@@ -36,6 +37,19 @@ const line = (over: Record<number, string> = {}, fields = 43): string => {
   return base.slice(0, fields).join(',');
 };
 const parse = (text: string) => parseFlowRecords(text, { source: 'x.txt' });
+/** AlertWriter's bytes for every row of `values` against the straightforward objects and JSON.stringify */
+const expectAlertBytes = (model: LoadedModel, values: Float64Array, rows: number): void => {
+  const d = model.scaler.nFeatures;
+  const anomalies = Int32Array.from({ length: rows }, (_, i) => i);
+  const tags = Float64Array.from(anomalies, (i) => 1e6 + 7 * i);
+  const scores = Float64Array.from(anomalies, (i) => -0.4 - i / 7);
+  const decision = Float64Array.from(anomalies, (i) => (i % 2 === 0 ? 0 : 0.05 - i / 3));
+  const timestamp = '2026-11-25T14:21:58.533Z';
+  const expected = Array.from(anomalies, (i) => `${JSON.stringify({ line: tags[i], batch: 12, timestamp, score: scores[i], decision: decision[i], record: alertRecord(model, values, i * d) })}\n`).join('');
+  const got = new AlertWriter(model, d).write({ id: 12, tags, scores, decision, anomalies, values }, timestamp);
+  expect(got.toString('utf8')).toBe(expected);
+  expect(got.length).toBe(Buffer.byteLength(expected));
+};
 const expectError = (text: string, pattern: RegExp, at?: { line: number; column?: string; value?: string }) => {
   let err: unknown;
   try {
@@ -226,6 +240,50 @@ describe('the model bundle with an encoder (schema 2)', () => {
     const rec = alertRecord(model, buf, 0);
     expect(rec).toMatchObject({ duration: 0, protocol_type: 'tcp', flag: 'REJ', dst_host_count: 118, dst_host_srv_rerror_rate: 0.65 });
     for (let i = 0; i < 50; i++) expect(alertRecordJson(model, buf, i * w)).toBe(JSON.stringify(alertRecord(model, buf, i * w)));
+    // the stream's fused log1p + scaling gives the same doubles as the two steps
+    const X = createMatrix(lines.length, w, buf);
+    expect(Array.from(scoreRows(model, X).scaled.data)).toEqual(Array.from(model.scaler.transform((model.encoder as RecordEncoder).applyLog1p(X)).data));
+    expectAlertBytes(model, buf, lines.length);
+  });
+  it('AlertWriter writes the alert lines JSON.stringify would, for an encoded and a plain model, with awkward numbers', () => {
+    saveBundle(join(dir, 'plain.json'), bundleFromPipeline(runPipeline({ ...DEFAULT_PARAMS, nNormal: 500, nAnomalous: 25, nEstimators: 10 }), new Date(0)));
+    const plain = loadBundle(join(dir, 'plain.json'));
+    const d = plain.scaler.nFeatures;
+    const odd = [0, -0, 1, -1, 7, 10, 99, 100, 123456789, -987654321, 1e15 - 1, 1e15, -1e15, 2 ** 53, 1e21, 1e300, 0.1, -0.65, 1 / 3, 5e-324, -2.2250738585072014e-308, 123.456e10];
+    const rows = Math.ceil(odd.length / d) + 3;
+    const values = Float64Array.from({ length: rows * d }, (_, k) => odd[k % odd.length]);
+    expectAlertBytes(plain, values, rows);
+    const model = loadBundle(join(dir, 'nsl-model.json'));
+    const w = model.scaler.nFeatures;
+    const enc = new Float64Array(2 * w);
+    (model.encoder as RecordEncoder).columns.forEach((c, j) => {
+      const o = (model.encoder as RecordEncoder).outputOffset[j];
+      if (c.kind === 'numeric') {
+        enc[o] = odd[j % odd.length];
+        enc[w + o] = -odd[(j + 5) % odd.length];
+      } else {
+        enc[o + 1] = 1; // row 0: the second category; row 1: none set, so "<other>"
+      }
+    });
+    expectAlertBytes(model, enc, 2);
+  });
+  it('the stream parser encodes every KDDTest+ line exactly as the file reader and encoder.transform do (unseen categories included)', () => {
+    const lines = readTextFile(join(NSL_KDD_DATA_DIR, 'KDDTest+.txt.gz')).trimEnd().split('\n');
+    // fitted on the first 2000 training records: many test categories are then unseen and take the slow path
+    const few = filterFlowRecords(files.train, (i) => i < 2000);
+    for (const encoding of ['onehot', 'ordinal'] as const) {
+      const enc = RecordEncoder.fit(few, { encoding, log1p: true });
+      const expected = enc.transform(files.test);
+      expect(expected.unseen.records).toBeGreaterThan(0);
+      const w = enc.outputWidth;
+      const parser = new EncodedRecordParser(enc, 'csv');
+      const buf = new Float64Array(lines.length * w).fill(NaN); // the parser must write every column
+      const kinds = lines.map((l, i) => parser.parse(l, buf, i * w).kind);
+      expect(kinds.filter((k) => k === 'record').length).toBe(lines.length);
+      expect(parser.unseen).toEqual(expected.unseen.byColumn);
+      const got = enc.applyLog1p(createMatrix(lines.length, w, buf));
+      expect(got.data.every((v, k) => Object.is(v, expected.X.data[k]))).toBe(true);
+    }
   });
   it('the stream parser rejects malformed raw lines with a reason and reads a header', () => {
     const enc = RecordEncoder.fit(files.train, { encoding: 'ordinal' });

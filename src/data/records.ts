@@ -252,6 +252,42 @@ export class RecordParser {
   }
 }
 
+/**
+ * A lookup table for a column's categories: codes[h & mask] is the code of the
+ * category whose characters hash to h (31-multiplier string hash), -1 for
+ * none. The mask is the smallest power of two minus one (at least 4 slots per
+ * category, up to 2^16) under which no two categories share a slot; a slot
+ * that still has two maps to -1, and the slow path (a Map on the text)
+ * decides. A hit is confirmed by comparing the characters, so another value
+ * in the same slot is never taken for the category.
+ */
+function categoryTable(categories: readonly string[]): { mask: number; codes: Int32Array } {
+  const hashes = categories.map((c) => {
+    let h = 0;
+    for (let i = 0; i < c.length; i++) h = (Math.imul(h, 31) + c.charCodeAt(i)) | 0;
+    return h;
+  });
+  let size = 4;
+  while (size < 4 * categories.length) size *= 2;
+  for (; ; size *= 2) {
+    const mask = size - 1;
+    const codes = new Int32Array(size).fill(-1);
+    const used = new Uint8Array(size);
+    let collide = false;
+    hashes.forEach((h, k) => {
+      const slot = h & mask;
+      if (used[slot] === 1) {
+        codes[slot] = -1;
+        collide = true;
+      } else {
+        used[slot] = 1;
+        codes[slot] = k;
+      }
+    });
+    if (!collide || size >= 1 << 16) return { mask, codes };
+  }
+}
+
 /** At most this many distinct unseen categories are named in warnings; all are counted in `unseen`. */
 const MAX_UNSEEN_WARNINGS = 20;
 
@@ -294,19 +330,11 @@ export class EncodedRecordParser {
     this.nCategories = Int32Array.from(encoder.columns, (c) => (c.kind === 'categorical' ? c.categories.length : 0));
     this.onehot = encoder.encoding === 'onehot';
     this.categoryNames = encoder.columns.map((c) => (c.kind === 'categorical' ? c.categories : []));
-    this.hashed = this.categoryNames.map((cats) => {
-      const m = new Map<number, number>();
-      cats.forEach((c, k) => {
-        let h = 0;
-        for (let i = 0; i < c.length; i++) h = (Math.imul(h, 31) + c.charCodeAt(i)) | 0;
-        m.set(h, m.has(h) ? -1 : k); // -1: two categories share a hash; the slow path sorts them out
-      });
-      return m;
-    });
+    this.tables = this.categoryNames.map((cats) => categoryTable(cats));
   }
 
-  /** per categorical column: hash of the category's characters -> code (-1 when ambiguous) */
-  private readonly hashed: Array<Map<number, number>>;
+  /** per categorical column: table of category codes indexed by a hash of the characters (see categoryTable) */
+  private readonly tables: Array<{ mask: number; codes: Int32Array }>;
   private readonly categoryNames: ReadonlyArray<readonly string[]>;
 
   /** True once a CSV header has been recognised. */
@@ -341,13 +369,19 @@ export class EncodedRecordParser {
    * and explains a reject or counts an unseen category.
    */
   private fastCsv(line: string, out: Float64Array, offset: number): boolean {
+    // locals, not fields: V8 reloads a field after each call in the loop
     const n = this.nIn;
     const len = line.length;
+    const offsets = this.offsets;
+    const isCategorical = this.isCategorical;
+    const tables = this.tables;
+    const categoryNames = this.categoryNames;
+    const onehot = this.onehot;
     out.fill(0, offset, offset + this.width);
     let pos = 0;
     for (let j = 0; j < n; j++) {
-      const o = offset + this.offsets[j];
-      if (this.isCategorical[j] === 1) {
+      const o = offset + offsets[j];
+      if (isCategorical[j] === 1) {
         // hash the characters up to the comma (no substring), then confirm the match
         let h = 0;
         let end = pos;
@@ -357,12 +391,13 @@ export class EncodedRecordParser {
           h = (Math.imul(h, 31) + ch) | 0;
         }
         if (end === len && j < n - 1) return false;
-        const code = (this.hashed[j] as Map<number, number>).get(h);
-        if (code === undefined) return false;
+        const table = tables[j];
+        const code = table.codes[h & table.mask];
         if (code < 0) return false;
-        const name = this.categoryNames[j][code];
-        if (name.length !== end - pos || !line.startsWith(name, pos)) return false;
-        if (this.onehot) out[o + code] = 1;
+        const name = categoryNames[j][code];
+        if (name.length !== end - pos) return false;
+        for (let k = 0; k < name.length; k++) if (name.charCodeAt(k) !== line.charCodeAt(pos + k)) return false;
+        if (onehot) out[o + code] = 1;
         else out[o] = code;
         pos = end + 1;
         continue;
@@ -566,6 +601,171 @@ export function alertRecordJson(model: LoadedModel, values: Float64Array, offset
     out += plan.prefixes[j] + cats[code];
   }
   return `${out}}`;
+}
+
+/** The parts of a scored batch an alert line shows (a ScoredBatch fits). */
+export interface AlertBatch {
+  id: number;
+  /** input line number per row */
+  tags: Float64Array;
+  scores: Float64Array;
+  decision: Float64Array;
+  /** rows to write, ascending */
+  anomalies: Int32Array;
+  /** rows x d values, as the parser wrote them */
+  values: Float64Array;
+}
+
+/**
+ * Writes a batch's alert lines straight into UTF-8 bytes, byte for byte what
+ * `{"line":L,"batch":B,"timestamp":"T","score":S,"decision":D,"record":R}\n`
+ * with R = alertRecordJson gives. Why bytes: on NSL-KDD about 40% of the lines
+ * are alerts of ~940 bytes each, more output than input, and building them as
+ * strings spent most of its time in string concatenation and UTF-8 encoding.
+ * Integers are written digit by digit; other numbers as String(v) (the same
+ * shortest round-trip text JSON uses).
+ */
+export class AlertWriter {
+  private readonly plan: RecordJsonPlan;
+  /** UTF-8 of plan.prefixes */
+  private readonly prefixes: Uint8Array[];
+  /** per categorical column: UTF-8 of each quoted category, then of "<other>" */
+  private readonly quoted: Uint8Array[][];
+  /** an upper bound on one alert's bytes, without the timestamp */
+  private readonly maxBytes: number;
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+
+  /**
+   * @param model - the loaded bundle whose alerts are written
+   * @param d - values per row in the batches (the scaler's width)
+   */
+  constructor(
+    readonly model: LoadedModel,
+    readonly d: number,
+  ) {
+    this.plan = planFor(model);
+    this.prefixes = this.plan.prefixes.map((p) => Buffer.from(p, 'utf8'));
+    this.quoted = this.plan.quoted.map((cats) => cats.map((c) => Buffer.from(c, 'utf8')));
+    let max = 128 + 4 * 25; // the fixed keys and four numbers of up to 25 characters
+    this.prefixes.forEach((p, j) => {
+      const q = this.plan.columnKind[j];
+      max += p.length + (q < 0 ? 25 : Math.max(...this.quoted[q].map((c) => c.length)));
+    });
+    this.maxBytes = max + 2;
+  }
+
+  /**
+   * The batch's alert lines (one per row in `b.anomalies`) as UTF-8 bytes.
+   *
+   * @param b - the scored batch
+   * @param timestamp - ISO text shown in each line (JSON-safe: no quotes or backslashes)
+   * @returns a new Buffer (the caller may hand it to a stream and forget it)
+   */
+  write(b: AlertBatch, timestamp: string): Buffer {
+    const count = b.anomalies.length;
+    // the text between the line number and the score is the same for the whole batch
+    const middle = `,"batch":${b.id},"timestamp":"${timestamp}","score":`;
+    this.buf = Buffer.allocUnsafe(count * (this.maxBytes + middle.length));
+    this.pos = 0;
+    for (let k = 0; k < count; k++) {
+      const i = b.anomalies[k];
+      this.ascii('{"line":');
+      this.number(b.tags[i]);
+      this.ascii(middle);
+      this.number(b.scores[i]);
+      this.ascii(',"decision":');
+      this.number(b.decision[i]);
+      this.ascii(',"record":');
+      this.record(b.values, i * this.d);
+      this.ascii('}\n');
+    }
+    return this.buf.subarray(0, this.pos);
+  }
+
+  private record(values: Float64Array, offset: number): void {
+    const plan = this.plan;
+    const buf = this.buf;
+    for (let j = 0; j < this.prefixes.length; j++) {
+      this.bytes(this.prefixes[j]);
+      const o = offset + plan.offsets[j];
+      const q = plan.columnKind[j];
+      if (q < 0) {
+        this.number(values[o]);
+        continue;
+      }
+      const cats = this.quoted[q];
+      let code = cats.length - 1;
+      if (!plan.onehot) code = values[o];
+      else for (let m = 0; m < cats.length - 1; m++) if (values[o + m] === 1) code = m;
+      this.bytes(cats[code]);
+    }
+    buf[this.pos++] = 125; // }
+  }
+
+  private bytes(src: Uint8Array): void {
+    const n = src.length;
+    if (n > 16) {
+      // a memcpy beats the loop from about this length (a key like ',"dst_host_srv_rerror_rate":')
+      this.buf.set(src, this.pos);
+      this.pos += n;
+      return;
+    }
+    const buf = this.buf;
+    let p = this.pos;
+    for (let k = 0; k < n; k++) buf[p++] = src[k];
+    this.pos = p;
+  }
+
+  /** text known to be ASCII (keys, digits, an ISO timestamp) */
+  private ascii(text: string): void {
+    const buf = this.buf;
+    let p = this.pos;
+    for (let k = 0; k < text.length; k++) buf[p++] = text.charCodeAt(k);
+    this.pos = p;
+  }
+
+  /**
+   * String(v) of hundredths in [0, 1000) by k = 100 v, filled on first use.
+   * Rates and small counts (NSL-KDD's 0.14, 0.5, 118) are most numbers in an
+   * alert, and String() of a fraction is the slowest step. Exact: when
+   * k / 100 === v the two are the same double, so they print the same.
+   */
+  private readonly hundredths: Array<Uint8Array | undefined> = [];
+
+  /** String(v), as JSON shows a number */
+  private number(v: number): void {
+    if (v >= 0 && v < 1000) {
+      const k = Math.round(v * 100);
+      if (k / 100 === v) {
+        const text = this.hundredths[k] ?? (this.hundredths[k] = Buffer.from(String(v), 'latin1'));
+        this.bytes(text);
+        return;
+      }
+    }
+    if (Number.isInteger(v) && v < 1e15 && v > -1e15) {
+      const buf = this.buf;
+      if (v === 0) {
+        buf[this.pos++] = 48; // also -0, which String() writes as "0"
+        return;
+      }
+      if (v < 0) {
+        buf[this.pos++] = 45;
+        v = -v;
+      }
+      let digits = 1;
+      for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
+      let p = this.pos + digits;
+      this.pos = p;
+      while (v > 0) {
+        const next = Math.floor(v / 10);
+        buf[--p] = 48 + (v - next * 10);
+        v = next;
+      }
+      return;
+    }
+    this.ascii(String(v));
+  }
 }
 
 function checkNumber(v: unknown, name: string): string | undefined {
