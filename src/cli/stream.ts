@@ -163,7 +163,7 @@ export function parseStreamArgs(argv: readonly string[]): StreamOptions | 'help'
     summaryJson: v['summary-json'],
     quiet: v.quiet ?? false,
     threads: int('threads', 2),
-    explain: int('explain', 0, 0),
+    explain: int('explain', 0),
   };
 }
 
