@@ -80,7 +80,7 @@ describe('stream --explain K', () => {
 
   it('refuses a bad K with exit code 2 and a one-line message', () => {
     for (const bad of ['0', 'x', '-1', '1.5']) {
-      const r = spawnSync(process.execPath, [CLI, '--model', 'm.json', '--explain', bad], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [CLI, '--model', 'm.json', `--explain=${bad}`], { encoding: 'utf8' });
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/--explain must be a positive integer/);
       expect(r.stderr).not.toMatch(/\n\s+at /);
