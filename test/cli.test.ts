@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describeOverrides, integerOption, numberOption, paramsEnv, parseCommonArgs, paramsFromArgs, parseOptions } from '../src/cli/args';
 import { CliError, describeError, UsageError } from '../src/cli/command';
 import { checkExecutedNotebook, type Notebook } from '../src/cli/notebooks';
-import { runSweep, sweepPlan } from '../src/cli/sweep';
+import { sweepPlan } from '../src/cli/sweep';
+import { runSweep } from '../src/workflow/sweep';
 import { DEFAULT_PARAMS, loadParams, ParamsError } from '../src/core/params';
 
 const nb = (cells: Notebook['cells']): Notebook => ({ cells, metadata: {} });

@@ -10,10 +10,9 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { relative } from 'node:path';
 import { htmlTable, textTable, type TableRow } from '../notebook/tables';
 import { applyOverrides, parseAssignments, ParamsError, type Params } from '../core/params';
-import { runPipeline } from '../workflow/pipeline';
+import { runSweep } from '../workflow/sweep';
 import { renderSvg, sweepSpec, type SweepRow } from '../notebook/plots';
-import { simulateTraffic, type Dataset } from '../data/simulate';
-import { STAGE_KEYS, Workspace } from '../persist/workspace';
+import { Workspace } from '../persist/workspace';
 import { COMMON_OPTIONS, describeOverrides, paramsFromArgs, parseOptions } from './args';
 import { runCommand, UsageError, writeFailure } from './command';
 
@@ -41,27 +40,6 @@ export function sweepPlan(base: Params, spec: string): { key: string; runs: Para
   return { key, runs };
 }
 
-export function runSweep(key: string, runs: Params[], log: (line: string) => void = () => {}): SweepResult[] {
-  const cache = new Map<string, Dataset>(); // simulate once per distinct data set
-  return runs.map((params) => {
-    const dataKey = JSON.stringify(STAGE_KEYS.data.map((k) => params[k]));
-    if (!cache.has(dataKey)) cache.set(dataKey, simulateTraffic(params));
-    const r = runPipeline(params, cache.get(dataKey));
-    const m = r.metrics;
-    log(`  ${key}=${JSON.stringify(params[key as keyof Params])}: ROC-AUC ${m.rocAuc.toFixed(6)}, F1 ${m.f1.toFixed(4)}, ${m.nFlagged} flagged`);
-    return {
-      value: params[key as keyof Params] as number | string,
-      precision: m.precision,
-      recall: m.recall,
-      f1: m.f1,
-      rocAuc: m.rocAuc,
-      averagePrecision: m.averagePrecision,
-      nFlagged: m.nFlagged,
-      fitMs: Math.round(r.timingsMs.fit),
-    };
-  });
-}
-
 const fixed4 = (v: unknown) => (v as number).toFixed(4);
 
 /** `npm run sweep` on `argv`; @returns the exit code (see USAGE) */
@@ -83,7 +61,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     writeFailure(e, 'the sweep results');
   }
   console.log(`sweep over ${plan.key} (${plan.runs.length} runs; other parameters: ${describeOverrides(loaded)})`);
-  const rows = runSweep(plan.key, plan.runs, (l) => console.log(l));
+  const rows = runSweep(plan.key, plan.runs, { log: (l) => console.log(l) });
   const columns = [
     { key: 'value', title: plan.key },
     { key: 'precision', format: fixed4 },

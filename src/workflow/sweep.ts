@@ -10,22 +10,20 @@ export interface SweepResult extends SweepRow {
 }
 
 /**
- * Run the whole pipeline once per value of one parameter (the others from
- * `base`) and collect the anomaly-class metrics of each run: the data behind
- * a "what does this parameter do" chart. The data set is simulated once per
- * distinct set of data parameters, so sweeping a model parameter reuses it.
+ * Run the whole pipeline once per parameter set and collect the anomaly-class
+ * metrics of each run. The data set is simulated once per distinct set of data
+ * parameters, so runs that differ only in a model parameter share it.
  *
- * @param base the parameters of every run except `key`
- * @param key the parameter to vary
- * @param values its values; each is validated like any override (a typo stops the sweep before any run)
- * @param data the data set to use for every run (default: simulated from the parameters)
- * @returns one row per value: precision, recall, F1, ROC-AUC, average precision, rows flagged, fit time
+ * @param key the parameter the runs differ in (its value labels each row)
+ * @param runs the parameters of each run, already validated
+ * @param options.data the data set to use for every run (default: simulated from each run's parameters)
+ * @param options.log called with one line per finished run (default: silent)
+ * @returns one row per run: precision, recall, F1, ROC-AUC, average precision, rows flagged, fit time
  */
-export function sweepParameter(base: Readonly<Params>, key: ParamKey, values: ReadonlyArray<Params[ParamKey]>, data?: Dataset): SweepResult[] {
-  const runs = values.map((v) => applyOverrides(base, { [key]: v }, `sweep ${key}`));
+export function runSweep(key: string, runs: readonly Params[], options: { data?: Dataset; log?: (line: string) => void } = {}): SweepResult[] {
   const cache = new Map<string, Dataset>();
   return runs.map((params) => {
-    let dataset = data;
+    let dataset = options.data;
     if (!dataset) {
       const dataKey = JSON.stringify(STAGE_KEYS.data.map((k) => params[k]));
       if (!cache.has(dataKey)) cache.set(dataKey, simulateTraffic(params));
@@ -33,8 +31,10 @@ export function sweepParameter(base: Readonly<Params>, key: ParamKey, values: Re
     }
     const r = runPipeline(params, dataset);
     const m = r.metrics;
+    const value = params[key as ParamKey] as number | string;
+    options.log?.(`  ${key}=${JSON.stringify(value)}: ROC-AUC ${m.rocAuc.toFixed(6)}, F1 ${m.f1.toFixed(4)}, ${m.nFlagged} flagged`);
     return {
-      value: params[key] as number | string,
+      value,
       precision: m.precision,
       recall: m.recall,
       f1: m.f1,
@@ -44,4 +44,21 @@ export function sweepParameter(base: Readonly<Params>, key: ParamKey, values: Re
       fitMs: Math.round(r.timingsMs.fit),
     };
   });
+}
+
+/**
+ * Run the whole pipeline once per value of one parameter (the others from
+ * `base`) and collect the anomaly-class metrics of each run: the data behind
+ * a "what does this parameter do" chart (what `npm run sweep` does on the
+ * command line).
+ *
+ * @param base the parameters of every run except `key`
+ * @param key the parameter to vary
+ * @param values its values; each is validated like any override (a typo stops the sweep before any run)
+ * @param data the data set to use for every run (default: simulated from the parameters)
+ * @returns one row per value: precision, recall, F1, ROC-AUC, average precision, rows flagged, fit time
+ */
+export function sweepParameter(base: Readonly<Params>, key: ParamKey, values: ReadonlyArray<Params[ParamKey]>, data?: Dataset): SweepResult[] {
+  const runs = values.map((v) => applyOverrides(base, { [key]: v }, `sweep ${key}`));
+  return runSweep(key, runs, { data });
 }
