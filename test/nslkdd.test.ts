@@ -387,7 +387,7 @@ describe('npm run evaluate', () => {
       [['--train', TRAIN], 2, /--test FILE is required/],
       [['--train', TRAIN, '--test', TEST, '--encoding', 'binary'], 2, /--encoding must be onehot or ordinal, got "binary"/],
       [['--train', TRAIN, '--test', TEST, '--seeds', '0'], 2, /--seeds must be an integer from 1 to 1000, got "0"/],
-      [['--train', TRAIN, '--test', TEST, '--bogus'], 2, /Unknown option '--bogus'/],
+      [['--train', TRAIN, '--test', TEST, '--bogus'], 2, /unknown option --bogus/],
       [['--train', join(dir, 'nope.txt'), '--test', TEST], 4, /nope.txt: no such file/],
     ];
     const bad = join(dir, 'bad.txt');

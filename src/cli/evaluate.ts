@@ -3,7 +3,8 @@
  * once, print the metrics over several forest seeds (the protocol lives in
  * src/workflow/real-traffic.ts).
  */
-import { parseArgs } from 'node:util';
+import { parseOptions } from './args';
+import { UsageError } from './command';
 import { FileReadError } from '../data/textfile';
 import { FlowFormatError, NSL_KDD_SCHEMA, readCsvFlowRecords, readFlowRecords, type FlowRecords } from '../data/flows';
 import { ArtifactError, saveBundle } from '../persist/bundle';
@@ -36,7 +37,6 @@ normal records), as mean and spread over the seeds.
 Exit codes: 0 done, 2 bad usage, 4 unreadable or malformed input file,
 5 model file cannot be written, 1 unexpected failure.`;
 
-class UsageError extends Error {}
 
 export interface EvaluateArgs {
   train: string;
@@ -58,28 +58,18 @@ function oneOf<T extends string>(name: string, value: string | undefined, allowe
 
 /** Parse the command line; returns undefined for --help. */
 export function parseEvaluateArgs(argv: string[]): EvaluateArgs | undefined {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        train: { type: 'string' },
-        test: { type: 'string' },
-        format: { type: 'string' },
-        'train-on': { type: 'string' },
-        encoding: { type: 'string' },
-        log1p: { type: 'boolean' },
-        seeds: { type: 'string' },
-        json: { type: 'boolean' },
-        'save-model': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]);
-  }
+  const { values } = parseOptions(argv, {
+    train: { type: 'string' },
+    test: { type: 'string' },
+    format: { type: 'string' },
+    'train-on': { type: 'string' },
+    encoding: { type: 'string' },
+    log1p: { type: 'boolean' },
+    seeds: { type: 'string' },
+    json: { type: 'boolean' },
+    'save-model': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return undefined;
   if (!values.train) throw new UsageError('--train FILE is required');
   if (!values.test) throw new UsageError('--test FILE is required');

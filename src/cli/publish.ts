@@ -4,10 +4,11 @@
  * --redis ...` consumers to score.
  */
 import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { connectRedis, RedisSourceError } from '../stream/redis-source';
 import { publishLines, type PublishSummary } from '../stream/redis-publisher';
 import type { InputFormat } from '../data/records';
+import { integerOption, parseOptions } from './args';
+import { UsageError } from './command';
 
 export const PUBLISH_EXIT = { ok: 0, internal: 1, usage: 2, input: 4, redis: 5 } as const;
 
@@ -29,7 +30,6 @@ the first, for consumers started with npm run stream -- --redis ... to score.
 Exit codes: 0 done, 2 bad usage, 4 input unreadable, 5 Redis unreachable or
 refused a command, 1 unexpected failure.`;
 
-class UsageError extends Error {}
 
 export interface PublishCliOptions {
   redis: string;
@@ -42,36 +42,21 @@ export interface PublishCliOptions {
   quiet: boolean;
 }
 
-function positive(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
-}
+const positive = (flag: string, v: string | undefined, fallback: number): number => (v === undefined ? fallback : integerOption(flag, v));
 
 /** Parse the command line; 'help' for --help. Throws UsageError with a one-line message. */
 export function parsePublishArgs(argv: string[]): PublishCliOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        redis: { type: 'string' },
-        stream: { type: 'string' },
-        input: { type: 'string' },
-        format: { type: 'string' },
-        'records-per-entry': { type: 'string' },
-        'max-line-bytes': { type: 'string' },
-        'summary-json': { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]);
-  }
+  const { values } = parseOptions(argv, {
+    redis: { type: 'string' },
+    stream: { type: 'string' },
+    input: { type: 'string' },
+    format: { type: 'string' },
+    'records-per-entry': { type: 'string' },
+    'max-line-bytes': { type: 'string' },
+    'summary-json': { type: 'string' },
+    quiet: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return 'help';
   if (!values.redis) throw new UsageError('--redis URL is required');
   if (!values.stream) throw new UsageError('--stream NAME is required');
