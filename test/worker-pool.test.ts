@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { distFile } from '../src/core/paths';
-import { WorkerPool } from '../src/core/worker-pool';
+import { JobTimeoutError, WorkerPool } from '../src/core/worker-pool';
 import { type Matrix } from '../src/core/matrix';
 import { DEFAULT_PARAMS } from '../src/core/params';
 import { simulateTraffic } from '../src/data/simulate';
 import { IsolationForest, type IsolationForestOptions } from '../src/model/forest';
-import { closeScoringWorkers, createScoringPool, MIN_ROWS_PER_THREAD } from '../src/model/forest-parallel';
+import { closeScoringWorkers, createScoringPool, MIN_ROWS_PER_THREAD, type ScoringPool } from '../src/model/forest-parallel';
 import { kernelRowsWalked } from '../src/model/kernel/forest-kernel';
 
 /**
@@ -47,6 +47,39 @@ serveJobs(() => 'first');
 serveJobs(() => 'second');
 `,
 );
+
+/**
+ * An entry that hangs on the jobs asking for it: 'spin' loops forever on the
+ * thread (a busy worker, deaf to every later message), 'stall' awaits a
+ * promise that never settles (the thread stays free for other jobs);
+ * anything else is echoed after its delay, with the thread id and, for a job
+ * that brought a buffer, the buffer's first byte.
+ */
+const hangFile = join(dir, 'hang-worker.js');
+writeFileSync(
+  hangFile,
+  `const { serveJobs } = require(${JSON.stringify(distFile('core/worker-pool.js'))});
+const { threadId } = require('node:worker_threads');
+serveJobs(async (job) => {
+  if (job.op === 'spin') for (;;);
+  if (job.op === 'stall') await new Promise(() => {});
+  await new Promise((r) => setTimeout(r, job.delayMs ?? 0));
+  return { value: job.value, threadId, firstByte: job.bytes ? new Uint8Array(job.bytes)[0] : undefined };
+});
+`,
+);
+
+interface HangJob {
+  op: 'echo' | 'spin' | 'stall';
+  value?: number;
+  delayMs?: number;
+  bytes?: ArrayBuffer;
+}
+interface HangReply {
+  value: number;
+  threadId: number;
+  firstByte?: number;
+}
 
 interface EchoJob {
   op: 'echo' | 'throw' | 'exit' | 'crash';
@@ -147,6 +180,115 @@ describe('WorkerPool: a dead worker rejects its jobs and is replaced', () => {
     expect(() => new WorkerPool({ file: echoFile, maxWorkers: 0 })).toThrow(/maxWorkers must be a positive integer, got 0/);
     expect(() => new WorkerPool({ file: 'dist/model/forest-worker.js' })).toThrow(/file must be an absolute path \(use distFile\(\)\), got dist\/model\/forest-worker\.js/);
   });
+});
+
+describe('WorkerPool: jobTimeoutMs terminates a stuck worker and the pool recovers', () => {
+  const timeoutMessage = (ms: number) => new RegExp(`^worker thread ${hangFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} was terminated: job \\d+ exceeded the job timeout of ${ms} ms \\(jobTimeoutMs\\)$`);
+
+  it('a job spinning past the timeout is rejected with a JobTimeoutError naming the file and the timeout; the next job runs on a fresh worker', async () => {
+    const pool = new WorkerPool<HangJob, HangReply>({ file: hangFile, maxWorkers: 1, jobTimeoutMs: 300 });
+    const before = await pool.run({ op: 'echo', value: 1 });
+    const started = Date.now();
+    const err = await pool.run({ op: 'spin' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(err).toBeInstanceOf(JobTimeoutError);
+    expect((err as JobTimeoutError).message).toMatch(timeoutMessage(300));
+    expect(err).toMatchObject({ file: hangFile, timeoutMs: 300, jobId: 2 });
+    const after = await pool.run({ op: 'echo', value: 2 });
+    expect(after.value).toBe(2);
+    expect(after.threadId).not.toBe(before.threadId);
+    expect(pool.stats).toMatchObject({ spawned: 2, submitted: 3, succeeded: 2, failed: 1, died: 1, timedOut: 1 });
+    await pool.close();
+  });
+
+  it('jobs queued behind the stuck one run in order on the fresh worker (a transferred buffer too); a job on another worker is unaffected', async () => {
+    const pool = new WorkerPool<HangJob, HangReply>({ file: hangFile, maxWorkers: 2, jobTimeoutMs: 1_000 });
+    const [w0, w1] = [pool.worker(0), pool.worker(1)];
+    const other = (await w1.run({ op: 'echo', value: 0 })).threadId;
+    const stuck = w0.run({ op: 'spin' });
+    const stuckOutcome = stuck.catch((e: Error) => e);
+    const bytes = new Uint8Array([42, 1, 2]).buffer;
+    const queued = [w0.run({ op: 'echo', value: 1, delayMs: 30 }), w0.run({ op: 'echo', value: 2, bytes }, [bytes]), w0.run({ op: 'echo', value: 3 })];
+    expect(bytes.byteLength).toBe(3); // not moved yet: it waits in the pool, not inside the stuck worker
+    expect(w0.inFlight).toBe(4);
+    // a job on the other worker that is running when the timeout strikes (from 500 ms to 1,300 ms)
+    await new Promise((r) => setTimeout(r, 500));
+    const running = w1.run({ op: 'echo', value: 9, delayMs: 800 });
+    expect(await stuckOutcome).toBeInstanceOf(JobTimeoutError);
+    const results = await Promise.all(queued);
+    expect(results.map((r) => r.value)).toEqual([1, 2, 3]);
+    expect(results[1].firstByte).toBe(42);
+    const fresh = pool.worker(0);
+    expect(fresh).not.toBe(w0);
+    expect(w0.alive).toBe(false);
+    expect(new Set(results.map((r) => r.threadId))).toEqual(new Set([(await fresh.run({ op: 'echo', value: 4 })).threadId]));
+    expect(await running).toEqual({ value: 9, threadId: other });
+    expect(pool.worker(1)).toBe(w1);
+    // the stale handle of the terminated worker sends on to its slot's fresh worker instead of failing
+    expect((await w0.run({ op: 'echo', value: 5 })).threadId).toBe(results[0].threadId);
+    expect(pool.stats).toMatchObject({ spawned: 3, died: 1, timedOut: 1, failed: 1 });
+    await pool.close();
+  });
+
+  it('concurrent callers: stalled and spinning jobs among many time out, every other job settles with its own result, close() resolves', async () => {
+    const pool = new WorkerPool<HangJob, HangReply>({ file: hangFile, maxWorkers: 3, jobTimeoutMs: 1_000 });
+    const ops: HangJob[] = Array.from({ length: 30 }, (_, i) => (i === 4 ? { op: 'spin' } : i === 11 || i === 23 ? { op: 'stall' } : { op: 'echo', value: i, delayMs: i % 7 }));
+    const settled = await Promise.allSettled(ops.map((job) => pool.run(job)));
+    settled.forEach((s, i) => {
+      if (ops[i].op === 'echo') expect(s, `job ${i}`).toEqual({ status: 'fulfilled', value: { value: i, threadId: expect.any(Number) } });
+      else {
+        expect(s.status, `job ${i}`).toBe('rejected');
+        expect((s as PromiseRejectedResult).reason).toBeInstanceOf(JobTimeoutError);
+        expect((s as PromiseRejectedResult).reason.message).toMatch(timeoutMessage(1000));
+      }
+    });
+    expect(pool.stats).toMatchObject({ submitted: 30, succeeded: 27, failed: 3, timedOut: 3, died: 3 });
+    // a timeout right before close(): close waits for that termination too, and resolves
+    const last = pool.run({ op: 'spin' }).catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 1_100));
+    await pool.close();
+    expect(await last).toBeInstanceOf(JobTimeoutError);
+    expect(pool.size).toBe(0);
+    expect(await pool.run({ op: 'echo', value: 7 })).toMatchObject({ value: 7 });
+    await pool.close();
+  });
+
+  it('close() while a job waits behind a stuck one rejects both, without waiting for the timeout', async () => {
+    const pool = new WorkerPool<HangJob, HangReply>({ file: hangFile, maxWorkers: 1, jobTimeoutMs: 60_000 });
+    const held = [pool.run({ op: 'spin' }), pool.run({ op: 'echo', value: 1 })].map((p) => p.catch((e: Error) => e));
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    await pool.close();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    for (const e of await Promise.all(held)) expect(String(e)).toMatch(/hang-worker\.js was terminated by WorkerPool\.close\(\)/);
+  });
+
+  it('without jobTimeoutMs nothing is timed (the default); a wrong value is refused', async () => {
+    const pool = new WorkerPool<HangJob, HangReply>({ file: hangFile });
+    expect(pool.jobTimeoutMs).toBeUndefined();
+    const stalled = pool.run({ op: 'stall' }).catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pool.stats).toMatchObject({ timedOut: 0, failed: 0 });
+    await pool.close();
+    expect(String(await stalled)).toMatch(/was terminated by WorkerPool\.close\(\)/);
+    for (const bad of [0, -5, NaN, Infinity, 2 ** 31, '100']) {
+      expect(() => new WorkerPool({ file: hangFile, jobTimeoutMs: bad as number })).toThrow(/jobTimeoutMs must be a number of milliseconds in \(0, 2147483647\] or undefined \(no timeout\), got /);
+    }
+  });
+
+  it('forest scoring on a pool with a (generous) timeout gives the same scores, also for overlapping calls', async () => {
+    const X = traffic(2 * MIN_ROWS_PER_THREAD + 3_000, 9);
+    const forest = IsolationForest.fit(X, { nEstimators: 30, maxSamples: 'auto', contamination: 0.05, seed: 5 });
+    const pool: ScoringPool = new WorkerPool({ file: distFile('model/forest-worker.js'), maxWorkers: 1, jobTimeoutMs: 60_000 });
+    const want = forest.scoreSamples(X);
+    const got = await Promise.all([0, 1, 2].map(() => forest.scoreSamplesAsync(X, { threads: 2, pool })));
+    for (const g of got) expect(mismatch(g, want)).toEqual(identical(X.rows));
+    expect(pool.stats).toMatchObject({ succeeded: 3, timedOut: 0, died: 0 });
+    await pool.close();
+  }, 60_000);
 });
 
 /**

@@ -14,6 +14,12 @@ import { parentPort, Worker, type Transferable } from 'node:worker_threads';
  * the cause, the worker leaves the pool, and the next job spawns a fresh one.
  * No job can wait on a worker that is gone.
  *
+ * And why the optional job timeout (`jobTimeoutMs`): a worker stuck in a job
+ * (an endless loop, a promise that never settles) would otherwise hold its
+ * job and every job behind it forever. With a timeout the pool terminates it,
+ * rejects that job with a {@link JobTimeoutError}, and hands the jobs that
+ * were waiting behind it, never sent, to a fresh worker in the same slot.
+ *
  * Worker side: the entry file calls {@link serveJobs} with its handler.
  */
 
@@ -37,6 +43,25 @@ export interface WorkerPoolOptions {
   maxWorkers?: number;
   /** Passed to every worker as `workerData` (structured-cloned at each spawn). Default: undefined. */
   workerData?: unknown;
+  /**
+   * Longest a job may run, in milliseconds, before its worker is terminated
+   * and the job rejected with a {@link JobTimeoutError}; a number in
+   * (0, 2,147,483,647] (setTimeout's limit). Default: undefined, no timeout,
+   * as before this option existed: the pool's callers (forest scoring of any
+   * number of rows, the stream's scorer) have no bound that fits every
+   * machine, and a default that kills legitimate work would be worse than a
+   * limit the caller chooses.
+   *
+   * With a timeout each worker is given one job at a time and the others wait
+   * in the pool, in the order sent to that worker (without one, jobs are
+   * posted at once and an async handler may run several together). So a
+   * job's clock starts when it is posted and measures its own run, not the
+   * wait behind others, and jobs waiting behind a stuck one are never inside
+   * the terminated worker: they run on the slot's fresh worker, transferred
+   * buffers included. A fresh worker's start-up (loading its entry and
+   * `workerData`) counts against its first job: choose a generous value.
+   */
+  jobTimeoutMs?: number;
 }
 
 /** Counters of a pool since it was created (diagnostics and tests). */
@@ -47,10 +72,33 @@ export interface WorkerPoolStats {
   submitted: number;
   /** jobs that came back with a result */
   succeeded: number;
-  /** jobs rejected: an error thrown by the handler, or their worker died */
+  /** jobs rejected: an error thrown by the handler, their worker died, or they timed out */
   failed: number;
-  /** workers that died (error, exit or unreadable reply) while in the pool */
+  /** workers that died (error, exit, unreadable reply, a job timeout, close()) while in the pool */
   died: number;
+  /** jobs that ran past jobTimeoutMs (each also terminated its worker) */
+  timedOut: number;
+}
+
+/** The largest delay setTimeout honours (a larger one fires after 1 ms). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * The rejection of a job that ran longer than the pool's `jobTimeoutMs`; its
+ * worker was terminated. Names the worker file, the job and the timeout.
+ */
+export class JobTimeoutError extends Error {
+  constructor(
+    /** the worker entry file */
+    readonly file: string,
+    /** the job's id within its pool */
+    readonly jobId: number,
+    /** the pool's jobTimeoutMs */
+    readonly timeoutMs: number,
+  ) {
+    super(`worker thread ${file} was terminated: job ${jobId} exceeded the job timeout of ${timeoutMs} ms (jobTimeoutMs)`);
+    this.name = 'JobTimeoutError';
+  }
 }
 
 /** What a PoolWorker shares with its pool. */
@@ -58,12 +106,21 @@ interface PoolContext {
   readonly file: string;
   readonly workerData: unknown;
   readonly counters: WorkerPoolStats;
+  /** undefined: no timeout */
+  readonly jobTimeoutMs: number | undefined;
   nextJobId(): number;
+  /** terminations started by a timeout, still under way (close() waits for them) */
+  readonly terminating: Set<Promise<unknown>>;
 }
 
 interface PendingJob {
+  jobId: number;
+  payload: unknown;
+  transfer: readonly Transferable[];
   resolve: (value: unknown) => void;
   reject: (e: Error) => void;
+  /** armed when the job is posted, if the pool has a timeout */
+  timer?: NodeJS.Timeout;
 }
 
 /** Node's standard error classes, rebuilt so a handler's RangeError stays a RangeError. */
@@ -79,20 +136,31 @@ function rebuildError(e: { name: string; message: string; stack?: string }): Err
 /**
  * One worker thread of a {@link WorkerPool}. A handle stays valid after its
  * worker dies: `run` then rejects at once with the cause of death, so a caller
- * holding a stale handle cannot hang.
+ * holding a stale handle cannot hang. The one exception is a worker the pool
+ * terminated for a job timeout (the worker file is not at fault): `run` on
+ * its handle goes to the slot's current worker, where its waiting jobs went.
  */
 export class PoolWorker<Req, Res> {
   /** Serial number of this spawn within its pool (a replacement gets a new one). */
   readonly id: number;
   private readonly worker: Worker;
+  /** jobs posted to the thread and not yet settled (at most one with a timeout) */
   private readonly jobs = new Map<number, PendingJob>();
+  /** jobs not yet posted, in order (only with a timeout: see WorkerPoolOptions.jobTimeoutMs) */
+  private readonly waiting: PendingJob[] = [];
   private death: Error | undefined;
+  /** set when the pool terminated this worker for a job timeout */
+  private timedOut = false;
 
-  /** @internal spawned by WorkerPool.worker() only */
+  /**
+   * @internal spawned by WorkerPool.worker() only
+   * @param successor - the slot's live worker (spawned if need be): where waiting jobs go after a timeout
+   */
   constructor(
     private readonly pool: PoolContext,
     id: number,
     private readonly onDeath: (w: PoolWorker<Req, Res>) => void,
+    private readonly successor: () => PoolWorker<Req, Res>,
   ) {
     this.id = id;
     this.worker = new Worker(pool.file, { workerData: pool.workerData });
@@ -112,9 +180,9 @@ export class PoolWorker<Req, Res> {
     return this.death === undefined;
   }
 
-  /** Jobs sent to this worker and not yet settled. */
+  /** Jobs sent to this worker and not yet settled (those waiting in the pool for it included). */
   get inFlight(): number {
-    return this.jobs.size;
+    return this.jobs.size + this.waiting.length;
   }
 
   /**
@@ -122,24 +190,23 @@ export class PoolWorker<Req, Res> {
    *
    * @param payload - the request, structured-cloned (or moved, see `transfer`)
    * @param transfer - buffers to move instead of copy; the caller must not touch them afterwards
-   * @returns the handler's result; rejects with the handler's error, or with an
+   * @returns the handler's result; rejects with the handler's error, with a
+   *   {@link JobTimeoutError} if it runs past the pool's jobTimeoutMs, or with an
    *   Error naming the worker file and the cause if the worker dies first
    */
   run(payload: Req, transfer: readonly Transferable[] = []): Promise<Res> {
-    if (this.death) return Promise.reject(this.death);
-    const jobId = this.pool.nextJobId();
-    return new Promise<Res>((resolve, reject) => {
-      this.jobs.set(jobId, { resolve: resolve as (v: unknown) => void, reject });
-      if (this.jobs.size === 1) this.worker.ref(); // keep the process alive while a job is out
-      this.pool.counters.submitted++;
+    if (this.death) {
+      if (!this.timedOut) return Promise.reject(this.death);
       try {
-        const req: JobRequest<Req> = { jobId, payload };
-        this.worker.postMessage(req, transfer);
+        return this.successor().run(payload, transfer);
       } catch (e) {
-        // e.g. a payload that cannot be cloned: only this job fails, the worker is fine
-        this.pool.counters.failed++;
-        this.settle(jobId)?.reject(e as Error);
+        return Promise.reject(e as Error); // the replacement could not be started
       }
+    }
+    const jobId = this.pool.nextJobId();
+    this.pool.counters.submitted++;
+    return new Promise<Res>((resolve, reject) => {
+      this.accept({ jobId, payload, transfer, resolve: resolve as (v: unknown) => void, reject });
     });
   }
 
@@ -149,11 +216,46 @@ export class PoolWorker<Req, Res> {
     await this.worker.terminate();
   }
 
+  /** Take a job (new, or handed over by a worker terminated for a timeout): post it now, or queue it behind the one running. */
+  private accept(job: PendingJob): void {
+    if (this.inFlight === 0) this.worker.ref(); // keep the process alive while a job is out
+    if (this.pool.jobTimeoutMs === undefined) {
+      this.post(job);
+    } else {
+      this.waiting.push(job);
+      this.pump();
+    }
+  }
+
+  /** With a timeout: post the next waiting job once the thread has none. */
+  private pump(): void {
+    while (this.death === undefined && this.jobs.size === 0 && this.waiting.length > 0) this.post(this.waiting.shift()!);
+  }
+
+  private post(job: PendingJob): void {
+    this.jobs.set(job.jobId, job);
+    try {
+      const req: JobRequest<unknown> = { jobId: job.jobId, payload: job.payload };
+      this.worker.postMessage(req, job.transfer);
+    } catch (e) {
+      // e.g. a payload that cannot be cloned: only this job fails, the worker is fine
+      this.pool.counters.failed++;
+      this.settle(job.jobId)?.reject(e as Error);
+      return;
+    }
+    const ms = this.pool.jobTimeoutMs;
+    if (ms !== undefined) {
+      job.timer = setTimeout(() => this.timeOut(job.jobId, ms), ms);
+      job.timer.unref(); // the ref'd worker keeps the process alive while the job is out, not the timer
+    }
+  }
+
   private settle(jobId: number): PendingJob | undefined {
     const job = this.jobs.get(jobId);
     if (!job) return undefined;
     this.jobs.delete(jobId);
-    if (this.jobs.size === 0) this.worker.unref();
+    clearTimeout(job.timer);
+    if (this.inFlight === 0) this.worker.unref();
     return job;
   }
 
@@ -167,17 +269,59 @@ export class PoolWorker<Req, Res> {
       this.pool.counters.failed++;
       job.reject(rebuildError(m.error));
     }
+    this.pump();
   }
 
-  private die(cause: string, error?: Error): void {
+  /** Job `jobId` ran `ms` without a reply: terminate the thread, reject the job, pass the waiting ones on. */
+  private timeOut(jobId: number, ms: number): void {
+    if (this.death || !this.jobs.has(jobId)) return;
+    this.pool.counters.timedOut++;
+    const error = new JobTimeoutError(this.pool.file, jobId, ms);
+    this.timedOut = true;
+    this.die(`was terminated: job ${jobId} exceeded the job timeout of ${ms} ms (jobTimeoutMs)`, undefined, error);
+    // terminate() stops a thread even in an endless loop; close() waits for it
+    const exit = this.worker.terminate().catch(() => undefined);
+    this.pool.terminating.add(exit);
+    void exit.finally(() => this.pool.terminating.delete(exit));
+  }
+
+  /**
+   * Declare the worker dead (once): it leaves its slot and its posted jobs are
+   * rejected (the timed-out one with `timeout`). Waiting jobs, never posted,
+   * go to the slot's fresh worker after a timeout and are rejected otherwise.
+   */
+  private die(cause: string, error?: Error, timeout?: JobTimeoutError): void {
     if (this.death) return;
     this.death = new Error(`worker thread ${this.pool.file} ${cause}`, error ? { cause: error } : undefined);
     this.onDeath(this);
-    const jobs = [...this.jobs.keys()];
-    for (const jobId of jobs) {
+    const posted = [...this.jobs.keys()];
+    const waiting = this.waiting.splice(0);
+    const held = posted.length + (timeout ? 0 : waiting.length);
+    for (const jobId of posted) {
       this.pool.counters.failed++;
-      this.settle(jobId)?.reject(new Error(`${this.death.message} (job ${jobId} of ${jobs.length} in flight on it)`, { cause: error }));
+      const reason = jobId === timeout?.jobId ? timeout : new Error(`${this.death.message} (job ${jobId} of ${held} in flight on it)`, { cause: error });
+      this.settle(jobId)?.reject(reason);
     }
+    if (waiting.length === 0) return;
+    if (timeout) {
+      let heir: PoolWorker<Req, Res>;
+      try {
+        heir = this.successor();
+      } catch (e) {
+        for (const job of waiting) {
+          this.pool.counters.failed++;
+          job.reject(e as Error);
+        }
+        return;
+      }
+      for (const job of waiting) heir.accept(job);
+      return;
+    }
+    for (const job of waiting) {
+      this.pool.counters.failed++;
+      job.reject(new Error(`${this.death.message} (job ${job.jobId} of ${held} in flight on it)`, { cause: error }));
+    }
+    if (this.inFlight === 0) this.worker.unref();
   }
 }
 
@@ -187,8 +331,8 @@ export class PoolWorker<Req, Res> {
  * idle, so an idle pool never keeps the process alive.
  *
  * Safe with any number of concurrent callers: each job's promise settles on
- * its own reply, or is rejected when its worker dies; a dead worker is
- * replaced at the next call.
+ * its own reply, or is rejected when its worker dies (or, with `jobTimeoutMs`,
+ * when it runs too long); a dead worker is replaced at the next call.
  *
  * @typeParam Req - the job payload the worker's handler takes
  * @typeParam Res - what the handler returns
@@ -198,28 +342,39 @@ export class WorkerPool<Req, Res> {
   readonly file: string;
   /** Most workers alive at once. */
   readonly maxWorkers: number;
+  /** Longest a job may run (ms), or undefined for no limit; see {@link WorkerPoolOptions.jobTimeoutMs}. */
+  readonly jobTimeoutMs: number | undefined;
   private readonly slots: Array<PoolWorker<Req, Res> | undefined> = [];
   private spawnSerial = 0;
   /** shared with the workers' handles, which count their jobs in it */
   private readonly context: PoolContext;
 
   /**
-   * @param options - `file` (required, absolute), `maxWorkers` (default 1), `workerData` (default undefined)
-   * @throws RangeError if maxWorkers is not a positive integer or file is not an absolute path
+   * @param options - `file` (required, absolute), `maxWorkers` (default 1), `workerData` (default undefined),
+   *   `jobTimeoutMs` (default undefined: no timeout)
+   * @throws RangeError if maxWorkers is not a positive integer, file is not an absolute path,
+   *   or jobTimeoutMs is not a number in (0, 2,147,483,647]
    */
   constructor(options: WorkerPoolOptions) {
     const maxWorkers = options.maxWorkers ?? 1;
     if (!Number.isInteger(maxWorkers) || maxWorkers < 1) throw new RangeError(`WorkerPool: maxWorkers must be a positive integer, got ${maxWorkers}`);
     // a relative path would resolve against the process's cwd, which differs between the CLI, the tests and a notebook kernel
     if (!isAbsolute(options.file)) throw new RangeError(`WorkerPool: file must be an absolute path (use distFile()), got ${options.file}`);
+    const timeout = options.jobTimeoutMs;
+    if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMEOUT_MS)) {
+      throw new RangeError(`WorkerPool: jobTimeoutMs must be a number of milliseconds in (0, ${MAX_TIMEOUT_MS}] or undefined (no timeout), got ${timeout}`);
+    }
     this.file = options.file;
     this.maxWorkers = maxWorkers;
+    this.jobTimeoutMs = timeout;
     let jobSerial = 0;
     this.context = {
       file: options.file,
       workerData: options.workerData,
-      counters: { spawned: 0, submitted: 0, succeeded: 0, failed: 0, died: 0 },
+      counters: { spawned: 0, submitted: 0, succeeded: 0, failed: 0, died: 0, timedOut: 0 },
+      jobTimeoutMs: timeout,
       nextJobId: () => ++jobSerial,
+      terminating: new Set(),
     };
   }
 
@@ -244,10 +399,15 @@ export class WorkerPool<Req, Res> {
     let w = this.slots[k];
     if (w === undefined || !w.alive) {
       try {
-        w = new PoolWorker<Req, Res>(this.context, ++this.spawnSerial, (dead) => {
-          this.context.counters.died++;
-          if (this.slots[k] === dead) this.slots[k] = undefined;
-        });
+        w = new PoolWorker<Req, Res>(
+          this.context,
+          ++this.spawnSerial,
+          (dead) => {
+            this.context.counters.died++;
+            if (this.slots[k] === dead) this.slots[k] = undefined;
+          },
+          () => this.worker(k),
+        );
       } catch (e) {
         // Node refuses some workers synchronously (bad options, no memory): same message shape as a death
         throw new Error(`worker thread ${this.file} could not be started: ${(e as Error).message}`, { cause: e });
@@ -282,12 +442,13 @@ export class WorkerPool<Req, Res> {
   }
 
   /**
-   * Terminate every worker; their unsettled jobs are rejected. The pool stays
+   * Terminate every worker; their unsettled jobs are rejected. Also waits for
+   * workers still being terminated after a job timeout. The pool stays
    * usable: a later call spawns fresh workers.
    */
   async close(): Promise<void> {
     const workers = this.slots.splice(0).filter((w): w is PoolWorker<Req, Res> => w !== undefined);
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all([...workers.map((w) => w.terminate()), ...this.context.terminating]);
   }
 }
 
