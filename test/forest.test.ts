@@ -156,6 +156,18 @@ describe('determinism', () => {
     expect(IsolationForest.fit(data.X, { ...options, nEstimators: 5, maxSamples: 0.5 }).maxSamples).toBe(1050);
     expect(IsolationForest.fit(data.X, { ...options, nEstimators: 5, maxSamples: 100000 }).maxSamples).toBe(2100);
   });
+  it('a fraction giving one row per tree grows one-leaf trees; every row scores -0.5 and is normal, as in scikit-learn', async () => {
+    const forest = IsolationForest.fit(data.X, { ...options, nEstimators: 5, maxSamples: 0.0005 }); // floor(0.0005 * 2100) = 1
+    expect(forest.maxSamples).toBe(1);
+    expect(forest.nodeCount).toBe(5);
+    expect(forest.offset).toBe(-0.5); // the 5% quantile of scores that are all -0.5
+    const all = (value: number) => new Float64Array(data.X.rows).fill(value);
+    expect(forest.scoreSamples(data.X)).toEqual(all(-0.5));
+    expect(await forest.scoreSamplesAsync(data.X, { threads: 2 })).toEqual(all(-0.5));
+    expect(forest.decisionFunction(data.X)).toEqual(all(0));
+    expect(forest.predict(data.X).every((p) => p === 1)).toBe(true);
+    expect(() => IsolationForest.fit(data.X, { ...options, maxSamples: 0.0004 })).toThrow(/floor\(0.0004 \* 2100\) = 0 rows per tree for 2100 training rows; a tree needs at least 1/);
+  });
   it('constant features are never split on', () => {
     const X = fromRows(Array.from({ length: 300 }, (_, i) => [Math.sin(i) * 10, 3]));
     const json = IsolationForest.fit(X, { ...options, nEstimators: 10 }).toJSON();

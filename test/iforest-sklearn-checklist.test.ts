@@ -30,8 +30,35 @@ describe('test_iforest: small grids of settings fit and predict', () => {
     expect(f.maxSamples).toBe(2);
     expect(Array.from(f.predict(Xtest)).every((p) => p === 1 || p === -1)).toBe(true);
   });
-  it('differs: maxSamples 0.5 of 2 rows (one row per tree) and 1.0 (= the integer 1) are refused', () => {
-    expect(() => fit(Xtrain, { maxSamples: 0.5 })).toThrow(/maxSamples = 0.5 gives floor\(0.5 \* 2\) = 1 rows per tree for 2 training rows/);
+  /**
+   * scikit-learn 1.9.1 (numpy 2.4.6), for contamination "auto" and 0.1 alike:
+   * IsolationForest(n_estimators=3, max_samples=0.5).fit(X_train) has
+   * max_samples_ = 1, three one-node trees (max_depth parameter 1), offset_ =
+   * -0.5, score_samples(X_test) = score_samples(X_train) = [-0.5, -0.5],
+   * decision_function(X_test) = [0.0, 0.0], predict(X_test) = [1, 1]
+   * (c(1) = 0: _compute_score_samples sets the 0/0 ratio to 1).
+   */
+  it.each(['auto', 0.1] as const)('maxSamples 0.5 of 2 rows fits one row per tree, scored as scikit-learn does (contamination %s)', async (contamination) => {
+    const f = fit(Xtrain, { nEstimators: 3, maxSamples: 0.5, contamination });
+    expect(f.maxSamples).toBe(1);
+    expect(f.maxDepth).toBe(1);
+    expect(f.toJSON().nodeCounts).toEqual([1, 1, 1]);
+    expect(f.offset).toBe(-0.5);
+    expect(Array.from(f.scoreSamples(Xtest))).toEqual([-0.5, -0.5]);
+    expect(Array.from(f.scoreSamples(Xtrain))).toEqual([-0.5, -0.5]);
+    expect(Array.from(f.decisionFunction(Xtest))).toEqual([0, 0]);
+    expect(Array.from(f.predict(Xtest))).toEqual([1, 1]);
+    expect(Array.from(await f.scoreSamplesAsync(Xtest, { threads: 2 }))).toEqual([-0.5, -0.5]);
+    // it saves and loads like any forest, and still refuses rows it cannot score
+    const back = IsolationForest.fromJSON(JSON.parse(JSON.stringify(f.toJSON())));
+    expect(Array.from(back.scoreSamples(Xtest))).toEqual([-0.5, -0.5]);
+    expect(() => f.scoreSamples(fromRows([[NaN, 1]]))).toThrow(/row 0, column 0 is NaN/);
+    expect(() => f.scoreSamples(fromRows([[1, 2, 3]]))).toThrow(/got 3 features, the model was fitted on 2/);
+  });
+  it('a fraction giving no row per tree is refused (scikit-learn 1.9.1 raises a ValueError too)', () => {
+    expect(() => fit(Xtrain, { maxSamples: 0.4 })).toThrow(/maxSamples = 0.4 gives floor\(0.4 \* 2\) = 0 rows per tree for 2 training rows; a tree needs at least 1/);
+  });
+  it('differs: 1.0 (= the integer 1: one row per tree or every row?) is refused', () => {
     expect(() => fit(Xtrain, { maxSamples: 1.0 })).toThrow(/maxSamples = 1 is not allowed/);
   });
 });

@@ -78,9 +78,9 @@ describe('IsolationForest: fit, fromJSON and the parameter parser follow one rul
           expect(err, `fit must refuse ${key} = ${showValue(value)}`).toBeInstanceOf(ParameterError);
           expect((err as ParameterError).key).toBe(key);
           expect((err as Error).message).toContain(`IsolationForest.fit: ${key} = ${showValue(value)} is not allowed; must be ${describeRule(rule)}`);
-        } else if (key === 'maxSamples' && typeof value === 'number' && Math.floor(value * X.rows) < 2 && !Number.isInteger(value)) {
-          // allowed by the rule, but too few rows per tree for 40 rows: refused with that reason
-          expect((err as Error).message).toMatch(/rows per tree for 40 training rows; a tree needs at least 2/);
+        } else if (key === 'maxSamples' && typeof value === 'number' && Math.floor(value * X.rows) < 1 && !Number.isInteger(value)) {
+          // allowed by the rule, but no row per tree for 40 rows: refused with that reason
+          expect((err as Error).message).toMatch(/= 0 rows per tree for 40 training rows; a tree needs at least 1/);
         } else {
           accepted++;
           expect(err, `fit must accept ${key} = ${showValue(value)}`).toBeUndefined();
@@ -136,6 +136,21 @@ describe('IsolationForest: fit, fromJSON and the parameter parser follow one rul
     );
     expect(() => IsolationForest.fit(X, { ...base, maxSamples: 0 })).toThrow(/maxSamples = 0 is not allowed/);
     expect(() => IsolationForest.fit(X, { contamination: 0.1 } as IsolationForestOptions)).toThrow(/nEstimators = undefined is not allowed/);
+  });
+
+  it('maxSamples: a fraction giving one row per tree fits (as in scikit-learn) and loads back; the count 1 stays refused', () => {
+    expect(describeRule(FITTED_MAX_SAMPLES_RULE)).toBe('an integer from 1 to 10,000,000');
+    for (const fraction of [0.025, 0.03, 0.0499]) {
+      const forest = IsolationForest.fit(X, { ...base, maxSamples: fraction });
+      expect(forest.maxSamples, `maxSamples ${fraction}`).toBe(1);
+      const back = IsolationForest.fromJSON(JSON.parse(JSON.stringify(forest.toJSON())));
+      expect(back.toJSON()).toEqual(forest.toJSON());
+      expect(back.scoreSamples(X)).toEqual(new Float64Array(X.rows).fill(-0.5));
+    }
+    expect(IsolationForest.fit(X, { ...base, maxSamples: 0.05 }).maxSamples).toBe(2);
+    expect(() => IsolationForest.fit(X, { ...base, maxSamples: 0.0249 })).toThrow(/maxSamples = 0.0249 gives floor\(0.0249 \* 40\) = 0 rows per tree/);
+    expect(() => IsolationForest.fit(X, { ...base, maxSamples: 1 })).toThrow(/maxSamples = 1 is not allowed; must be "auto", an integer from 2 to 10,000,000, or a number in \(0, 1\)/);
+    expect(thrown(() => applyOverrides(DEFAULT_PARAMS, { maxSamples: 0.025 }, 'test'))).toBeUndefined();
   });
 
   it('the parser seed (data and trees) is a narrower rule than the forest seed (which also takes strings)', () => {

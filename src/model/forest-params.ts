@@ -25,8 +25,18 @@ import {
 export const MAX_TRAINING_ROWS = 10_000_000;
 /** More trees than this adds nothing measurable and only costs memory. */
 export const MAX_ESTIMATORS = 10_000;
-/** A tree needs two rows to split: psi = 1 would also make c(psi) = 0 and every score 0/0. */
-export const MIN_ROWS_PER_TREE = 2;
+/**
+ * Fewest rows a tree may be grown on, as in scikit-learn: a one-row tree is a
+ * single leaf, and scikit-learn then scores every row -0.5 (c(1) = 0, and it
+ * sets the 0/0 path ratio to 1). Only a fraction can ask for it, see MIN_MAX_SAMPLES_COUNT.
+ */
+export const MIN_ROWS_PER_TREE = 1;
+/**
+ * Smallest row count maxSamples may give as an integer: 1 and 1.0 are the
+ * same JavaScript number, and scikit-learn reads the int 1 as one row per
+ * tree but the float 1.0 as every row, so 1 is refused as ambiguous.
+ */
+export const MIN_MAX_SAMPLES_COUNT = 2;
 
 /** The options of IsolationForest.fit (the same names as in IsolationForestOptions). */
 export type ForestParameterKey = 'nEstimators' | 'maxSamples' | 'contamination' | 'seed';
@@ -36,7 +46,9 @@ export type ForestParameterKey = 'nEstimators' | 'maxSamples' | 'contamination' 
  * >= 1 or float in (0, 1]; contamination "auto" or float in (0, 0.5];
  * random_state int in [0, 2^32 - 1]. Here a count must be >= 2 and a fraction
  * < 1, because 1 and 1.0 are the same JavaScript number (scikit-learn reads
- * the int 1 as one row per tree and the float 1.0 as every row).
+ * the int 1 as one row per tree and the float 1.0 as every row); one row per
+ * tree is still reachable with a fraction (0.5 of 2 rows, as in scikit-learn's
+ * test_iforest grid).
  */
 export const FOREST_PARAMETER_RULES: ParameterRules<ForestParameterKey> = freezeRules({
   nEstimators: {
@@ -45,7 +57,7 @@ export const FOREST_PARAMETER_RULES: ParameterRules<ForestParameterKey> = freeze
   },
   maxSamples: {
     description: "rows drawn per tree: 'auto' = min(256, n), a row count (capped at n), or a fraction of n",
-    constraints: [stringOptions('auto'), integerInterval(MIN_ROWS_PER_TREE, MAX_TRAINING_ROWS), realInterval(0, 1, 'neither')],
+    constraints: [stringOptions('auto'), integerInterval(MIN_MAX_SAMPLES_COUNT, MAX_TRAINING_ROWS), realInterval(0, 1, 'neither')],
   },
   contamination: {
     description: "expected share of anomalies, sets the decision threshold; 'auto' = offset -0.5",
@@ -59,7 +71,8 @@ export const FOREST_PARAMETER_RULES: ParameterRules<ForestParameterKey> = freeze
 
 /**
  * The rule of the fitted row count per tree (scikit-learn's `max_samples_`),
- * which is what a saved forest stores as `maxSamples`: a whole count.
+ * which is what a saved forest stores as `maxSamples`: a whole count, 1
+ * included (what a small fraction fits).
  */
 export const FITTED_MAX_SAMPLES_RULE: ParameterRule = freezeRules({
   maxSamples: { description: 'rows drawn per tree (psi), as fitted', constraints: [integerInterval(MIN_ROWS_PER_TREE, MAX_TRAINING_ROWS)] },
@@ -81,7 +94,7 @@ export function validateForestOptions(options: unknown, owner = 'IsolationForest
  * gives floor(fraction * n).
  * @param maxSamples - 'auto', an integer count, or a fraction in (0, 1)
  * @param n - training rows
- * @returns psi, the rows drawn per tree (may be < 2 for a small fraction: see checkRowsPerTree)
+ * @returns psi, the rows drawn per tree (may be 0 for a small fraction: see checkRowsPerTree)
  */
 export function resolveMaxSamples(maxSamples: 'auto' | number, n: number): number {
   if (maxSamples === 'auto') return Math.min(256, n);
@@ -90,9 +103,11 @@ export function resolveMaxSamples(maxSamples: 'auto' | number, n: number): numbe
 }
 
 /**
- * Refuse a training set and maxSamples that give fewer than two rows per tree
- * (scikit-learn refuses 0 rows and fits a one-row forest whose every score is
- * a constant; here both are refused, see README).
+ * Resolve maxSamples (resolveMaxSamples) and refuse a fraction that gives no
+ * row per tree (floor(fraction * n) = 0; scikit-learn refuses it too, with a
+ * message about sample weights). One row per tree is accepted as in
+ * scikit-learn: every tree is a single leaf and every score -0.5.
+ * @returns psi, at least MIN_ROWS_PER_TREE
  * @throws ParameterError naming maxSamples, its value, n and the rows it gives
  */
 export function checkRowsPerTree(maxSamples: 'auto' | number, n: number, owner = 'IsolationForest.fit'): number {
@@ -103,7 +118,7 @@ export function checkRowsPerTree(maxSamples: 'auto' | number, n: number, owner =
       `${owner}: maxSamples = ${showValue(maxSamples)} gives ${how} rows per tree for ${n} training rows; a tree needs at least ${MIN_ROWS_PER_TREE} (use a larger fraction, a count, or "auto")`,
       'maxSamples',
       maxSamples,
-      `at least ${MIN_ROWS_PER_TREE} rows per tree`,
+      `at least ${MIN_ROWS_PER_TREE} row per tree`,
     );
   }
   return psi;

@@ -412,6 +412,7 @@ export class IsolationForest implements AnomalyDetector {
    */
   async scoreSamplesAsync(X: Matrix, parallel: ParallelOptions = {}): Promise<Float64Array> {
     checkColumns(X, this.nFeatures);
+    if (this.norm() === 0) return this.oneRowTreeScores(X);
     const kernel = this.getKernel();
     if (kernel === null) return this.scoreSamples(X);
     return parallelScores(this.flat(), kernel, X.data, X.cols, this.norm(), parallel.threads ?? defaultThreads(), parallel.pool);
@@ -422,9 +423,21 @@ export class IsolationForest implements AnomalyDetector {
     return this.nEstimators * averagePathLength(this.maxSamples);
   }
 
+  /**
+   * The scores of trees grown on one row each (maxSamples 1, from a small
+   * fraction): every path length and c(1) are 0, and scikit-learn's
+   * `_compute_score_samples` sets the 0/0 ratio to 1, so every row scores
+   * -2^-1 = -0.5 (checked against scikit-learn in the test_iforest checklist).
+   */
+  private oneRowTreeScores(X: Matrix): Float64Array {
+    checkScoringInput(X, this.nFeatures); // the same refusals as a real walk
+    return new Float64Array(X.rows).fill(-0.5);
+  }
+
   /** scikit-learn's score_samples: lower is more abnormal. */
   scoreSamples(X: Matrix): Float64Array {
     checkColumns(X, this.nFeatures);
+    if (this.norm() === 0) return this.oneRowTreeScores(X);
     const kernel = this.getKernel();
     const out = new Float64Array(X.rows);
     if (kernel !== null) {
