@@ -17,7 +17,8 @@ export { datasetToCsv, matrixToCsv, parseDatasetCsv } from './data/csv';
 export { FileReadError, readTextFile } from './data/textfile';
 export { ATTACK_FAMILIES, attackFamily, categoricalColumn, countBy, filterFlowRecords, FlowFormatError, flowRecordRow, inferCsvSchema, NSL_KDD_FAMILIES, NSL_KDD_FEATURES, NSL_KDD_SCHEMA, parseFlowRecords, readCsvFlowRecords, readFlowRecords, type ColumnKind, type FlowColumn, type FlowRecords, type FlowSchema, type ParseFlowOptions } from './data/flows';
 export { loadNslKdd, NSL_KDD_DATA_DIR, NSL_KDD_DIR_ENV, NSL_KDD_FILES, nslKddDataDir, nslKddPath } from './data/nslkdd-files';
-export { alertRecord, alertRecordJson, createRecordParser, EncodedRecordParser, InputError, LineSplitter, RecordParser, type InputFormat, type LineOutcome } from './data/records';
+export { EncodedRecordParser, InputError, RecordParser, type InputFormat, type LineOutcome } from './data/records';
+export { LineSplitter } from './data/line-splitter';
 
 // What learns: scaler, PCA, the Isolation Forest, encoders, scikit-learn import
 export { PCAModel, StandardScaler, type PCAJSON, type StandardScalerJSON } from './model/preprocess';
@@ -31,7 +32,7 @@ export { type SklearnForestExport, type SklearnTreeExport } from './model/sklear
 // Why a row was flagged: exact TreeSHAP and its presentation
 export { buildShapTables, gaussLegendre01, treeShap, treeShapRows, type ShapExplanation, type ShapTables } from './explain/treeshap';
 export { groupContributions, topDrivers, toScoreUnits, type Driver, type FeatureGroup, type ScoreUnitExplanation } from './explain/contributions';
-export { alertDrivers, alertDriversJson, describeDriver, explainAlerts, explainRecords, explanationSteps, featureImportance, formatRawValue, originalFeatureGroups, scoreRecords, type AlertDriver, type AlertExplanation, type ContributionUnits, type ExplainableModel, type FeatureImportance, type RawValue, type RecordExplanations } from './explain/alerts';
+export { alertDrivers, alertDriversJson, describeDriver, explainAlerts, explainRecords, explanationSteps, featureImportance, formatRawValue, originalFeatureGroups, type AlertDriver, type AlertExplanation, type ContributionUnits, type ExplainableModel, type FeatureImportance, type RawValue, type RecordExplanations } from './explain/alerts';
 
 // Metrics with scikit-learn's definitions
 export { auc, averagePrecision, binaryClfCurve, classificationReport, classificationReportData, confusionMatrix, falseAlarmRate, precisionRecallCurve, precisionRecallFscoreSupport, rocAuc, rocCurve, summarizeDetection, type AverageScores, type ClfCurve, type ConfusionMatrix, type DetectionSummary, type Label, type LabelOptions, type PerClassScores, type PrCurve, type RankingOptions, type ReportData, type ReportOptions, type ReportRow, type RocCurve } from './eval/metrics';
@@ -41,6 +42,10 @@ export { ArtifactError, BUNDLE_FORMAT, BUNDLE_READABLE_VERSIONS, BUNDLE_SCHEMA_V
 export { ARTIFACTS_ENV, artifactsDir, MissingArtifactError, PRODUCERS, STAGE_FORMAT, STAGE_SCHEMA_VERSION, StaleArtifactError, Workspace, type ArtifactName, type ForestArtifact, type MetricsArtifact, type ParamsArtifact, type PredictionsArtifact, type PreprocessArtifact, type StageFile, type StageHeader } from './persist/workspace';
 export { hmacSignature, isWellFormedSignature, MIN_KEY_BYTES, SIGNATURE_PREFIX, signatureMatches } from './persist/signing';
 
+// The one scoring pipeline from a loaded bundle, and the lines a scored record becomes
+export { scoreRecords, ScoringPipeline, type PipelineOptions, type RecordLineParser, type ScoredRows } from './scoring/pipeline';
+export { alertRecord, alertRecordJson, rejectLine, type RecordOrigin } from './scoring/alert-lines';
+
 // Whole runs: the reference pipeline, protocols, sweeps, real traffic
 export { bundleFromPipeline, runPipeline, type PipelineResult } from './workflow/pipeline';
 export { evaluateProtocol, protocolRows, type ProtocolOptions, type ProtocolResult } from './workflow/protocol';
@@ -48,14 +53,16 @@ export { sweepParameter, type SweepResult } from './workflow/sweep';
 export { detectionAtFpr, detectionByAttack, evaluateRealTraffic, familyOrder, fitAndScoreTest, prepareRealTraffic, REAL_TRAFFIC_FOREST, realTrafficBundle, type AttackDetectionRow, type ForestSettings, type PreparedTraffic, type RealTrafficEvaluation, type RealTrafficOptions, type SeedResult, type Spread, type TrainOn } from './workflow/real-traffic';
 
 // Scoring records as they arrive: batches, the Redis Streams consumer group
-export { anomalyRecords, processBatch, processStream, scoreRows, simulatedStream, timelinePoint, type AnomalyRecord, type BatchInput, type BatchResult, type BatchStats, type SimulatedStreamOptions, type StreamTotals, type StreamUpdate, type TimelinePoint } from './stream/batch';
+export { anomalyRecords, processBatch, processStream, simulatedStream, timelinePoint, type AnomalyRecord, type BatchInput, type BatchResult, type BatchStats, type SimulatedStreamOptions, type StreamTotals, type StreamUpdate, type TimelinePoint } from './stream/batch';
 export { FailoverDrillError, readCompleteNdjson, runFailoverDrill, type DrillConsumer, type DrillRecords, type FailoverDrillOptions, type FailoverDrillResult, type LedgerLine, type RejectLine } from './stream/failover-drill';
-export { RedisServerMissingError, redisServerVersion, startRedisServer, type RedisServerHandle, type StartRedisOptions } from './stream/redis-server';
-export { type DeliveryKind, type RecordSource, type SourceBatch, type SourceEntry, type SourceStats } from './stream/source';
-export { connectRedis, isMalformedEntry, RedisSourceError, RedisStreamSource, type RedisSourceOptions } from './stream/redis-source';
+export { embeddedRedisServer, findRedisServer, MIN_REDIS_MAJOR, RedisServerMissingError, redisServerVersion, startRedisServer, type RedisServerCommand, type RedisServerHandle, type StartRedisOptions } from './stream/redis-server';
+export { type RecordSource, type SourceChunk, type SourceStats } from './stream/source';
+export { LineSource, type LineSourceOptions } from './stream/line-source';
+export { FileOutput, PipeOutput, RedisStreamOutput, type DurableOutput } from './stream/durable-output';
+export { startScoringLoop, type LoopOptions, type LoopSinks, type ScoringLoop, type StopReason, type StreamSummary } from './stream/loop';
+export { connectRedis, RedisSourceError, RedisStreamSource, type RedisSourceOptions } from './stream/redis-source';
 export { publishLines, type PublishOptions, type PublishSummary } from './stream/redis-publisher';
-export { startGroupConsumer, type GroupAlert, type GroupConsumer, type GroupConsumerOptions, type GroupConsumerOutputs, type GroupConsumerSummary } from './stream/group-consumer';
-export { createBatchScorer, InlineScorer, SCORER_WORKER_FILE, scoreRequest, WorkerScorer, type BatchScorer, type ScoredBatch, type ScorerWorkerData, type WorkerReply, type WorkerRequest } from './stream/scorer';
+export { createBatchScorer, type BatchScorer, type ScoredBatch } from './stream/scorer';
 
 // What a notebook shows: setup, displays, tables, Vega-Lite plots
 export { displayBundle, htmlBundle, inKernel, LiveDisplay, newLiveDisplay, type MimeBundle } from './notebook/display';

@@ -11,7 +11,8 @@ import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { prepareRealTraffic, realTrafficBundle } from '../src/workflow/real-traffic';
 import { simulateBatch } from '../src/data/simulate';
 import { compileSpec, explanationWaterfallSpec } from '../src/notebook/plots';
-import { describeDriver, explanationSteps, formatRawValue, scoreRecords } from '../src/explain/alerts';
+import { describeDriver, explanationSteps, formatRawValue } from '../src/explain/alerts';
+import { scoreRecords } from '../src/scoring/pipeline';
 
 let model: LoadedModel; // NSL-KDD, one-hot + log1p, with an encoder
 let test: FlowRecords;

@@ -61,7 +61,7 @@ describe.skipIf(redisServerVersion() === undefined)('runFailoverDrill', () => {
     expect(a).toMatchObject({ name: 'a', killed: true, signal: 'SIGKILL', summary: undefined });
     expect(b).toMatchObject({ name: 'b', killed: false, exitCode: 0 });
     expect(b.summary!.stoppedBy).toBe('idle');
-    expect(b.summary!.entries.claimedEntries).toBeGreaterThanOrEqual(r.kill.pendingEntries);
+    expect(b.summary!.entries!.claimedEntries).toBeGreaterThanOrEqual(r.kill.pendingEntries);
     expect(b.entriesRedelivered).toBeGreaterThanOrEqual(r.kill.pendingEntries);
     expect(a.entriesFinished + b.entriesFinished).toBeGreaterThanOrEqual(201);
 

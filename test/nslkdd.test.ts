@@ -23,8 +23,10 @@ import { OTHER_CATEGORY, RecordEncoder, signedLog1p } from '../src/model/encoder
 import { ArtifactError, BUNDLE_SCHEMA_VERSION, bundleChecksum, loadBundle, type LoadedModel, parseBundle, saveBundle, serializeBundle } from '../src/persist/bundle';
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { DEFAULT_PARAMS } from '../src/core/params';
-import { alertRecord, alertRecordJson, AlertWriter, EncodedRecordParser } from '../src/data/records';
-import { processBatch, scoreRows } from '../src/stream/batch';
+import { EncodedRecordParser } from '../src/data/records';
+import { alertRecord, alertRecordJson, AlertWriter } from '../src/scoring/alert-lines';
+import { processBatch } from '../src/stream/batch';
+import { modelInput } from '../src/model/model-input';
 import { createMatrix } from '../src/core/matrix';
 import { detectionAtFpr, evaluateRealTraffic, fitAndScoreTest, prepareRealTraffic, realTrafficBundle } from '../src/workflow/real-traffic';
 import { sharedPath } from './shared';
@@ -45,10 +47,19 @@ const expectAlertBytes = (model: LoadedModel, values: Float64Array, rows: number
   const scores = Float64Array.from(anomalies, (i) => -0.4 - i / 7);
   const decision = Float64Array.from(anomalies, (i) => (i % 2 === 0 ? 0 : 0.05 - i / 3));
   const timestamp = '2026-11-25T14:21:58.533Z';
+  const writer = new AlertWriter(model, d);
+  const plain = { line: (i: number) => tags[i], prefix: () => '' };
   const expected = Array.from(anomalies, (i) => `${JSON.stringify({ line: tags[i], batch: 12, timestamp, score: scores[i], decision: decision[i], record: alertRecord(model, values, i * d) })}\n`).join('');
-  const got = new AlertWriter(model, d).write({ id: 12, tags, scores, decision, anomalies, values }, timestamp);
+  const got = writer.write({ id: 12, scores, decision, anomalies, values }, timestamp, plain);
   expect(got.toString('utf8')).toBe(expected);
   expect(got.length).toBe(Buffer.byteLength(expected));
+  // a broker source's members before "line", and explanations (non-ASCII text included)
+  const entry = (i: number) => (i % 3 === 0 ? { entry: `17-${i}`, index: i, stream: 'flöws' } : {});
+  const origin = { line: (i: number) => tags[i], prefix: (i: number) => (i % 3 === 0 ? JSON.stringify(entry(i)).slice(1, -1) + ',' : '') };
+  const explain = Array.from(anomalies, (i) => JSON.stringify([{ feature: 'service', value: `ü${i}`, contribution: -i / 3 }]));
+  const expectedFull = Array.from(anomalies, (i) => `${JSON.stringify({ ...entry(i), line: tags[i], batch: 12, timestamp, score: scores[i], decision: decision[i], record: alertRecord(model, values, i * d), explain: JSON.parse(explain[i]) })}\n`).join('');
+  const full = writer.write({ id: 12, scores, decision, anomalies, values }, timestamp, origin, explain);
+  expect(full.toString('utf8')).toBe(expectedFull);
 };
 const expectError = (text: string, pattern: RegExp, at?: { line: number; column?: string; value?: string }) => {
   let err: unknown;
@@ -242,7 +253,7 @@ describe('the model bundle with an encoder (schema 2)', () => {
     for (let i = 0; i < 50; i++) expect(alertRecordJson(model, buf, i * w)).toBe(JSON.stringify(alertRecord(model, buf, i * w)));
     // the stream's fused log1p + scaling gives the same doubles as the two steps
     const X = createMatrix(lines.length, w, buf);
-    expect(Array.from(scoreRows(model, X).scaled.data)).toEqual(Array.from(model.scaler.transform((model.encoder as RecordEncoder).applyLog1p(X)).data));
+    expect(Array.from(modelInput(model, X).data)).toEqual(Array.from(model.scaler.transform((model.encoder as RecordEncoder).applyLog1p(X)).data));
     expectAlertBytes(model, buf, lines.length);
   });
   it('AlertWriter writes the alert lines JSON.stringify would, for an encoded and a plain model, with awkward numbers', () => {

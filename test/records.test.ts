@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InputError, LineSplitter, parseDecimal, RecordParser } from '../src/data/records';
+import { InputError, RecordParser } from '../src/data/records';
+import { LineSplitter } from '../src/data/line-splitter';
+import { parseDecimal } from '../src/data/decimal';
 import { createRng } from '../src/core/rng';
 import { DriftWindow, LatencyStats } from '../src/stream/stats';
 

@@ -9,7 +9,7 @@ import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { simulateBatch } from '../src/data/simulate';
 import { processBatch } from '../src/stream/batch';
 import { fromRows } from '../src/core/matrix';
-import type { StreamSummary } from '../src/cli/stream';
+import type { StreamSummary } from '../src/stream/loop';
 
 /** Drives the real command (dist/cli/stream.js) as a subprocess. */
 
@@ -223,7 +223,8 @@ describe('exit codes', () => {
     const header = run(['--model', modelPath], 'f1,f2,f3,f4,bytes\n1,2,3,4,5\n');
     expect(header.code).toBe(4);
     expect(header.stderr).toContain("CSV header lacks the model's feature f5");
-    expect(header.stderr).toContain('lines read 1 = header 0 + scored 0 + rejected 1');
+    // the header line is the reject; the record after it was read in the same chunk, and not processed
+    expect(header.stderr).toContain('lines read 2 = header 0 + scored 0 + rejected 1 + dead-lettered 0 + not processed 1');
     expect(run(['--model', modelPath, '--input', join(dir, 'missing.csv')]).code).toBe(4);
   });
 });
@@ -309,7 +310,7 @@ describe('output errors: exit 5, one line naming the path, the summary, no stack
       const what = { '--alerts': 'alerts', '--rejects': 'rejects', '--summary-json': 'the summary' }[flag];
       expect(stderr).toContain(`stream: cannot write ${what} to ${missing} (${flag}): ENOENT: no such file or directory\n`);
       expect(stderr).toContain('done (output error)');
-      expect(stderr).toContain('lines read 0 = header 0 + scored 0 + rejected 0 + not processed 0');
+      expect(stderr).toContain('lines read 0 = header 0 + scored 0 + rejected 0 + dead-lettered 0 + not processed 0');
       expect(stderr).not.toMatch(STACK);
       expect(existsSync(missing)).toBe(false);
     }, 30_000);
@@ -336,7 +337,7 @@ describe('output errors: exit 5, one line naming the path, the summary, no stack
     expect(summary.stoppedBy).toBe('output error');
     expect(summary.error).toBe('cannot write alerts to /dev/full: ENOSPC: no space left on device');
     expect(summary.linesRead).toBe(summary.headerLines + summary.recordsScored + summary.recordsRejected + summary.linesNotProcessed);
-    expect(r.stderr).toMatch(/lines read [\d,]+ = header 1 \+ scored [\d,]+ \+ rejected \d+ \+ not processed [\d,]+/);
+    expect(r.stderr).toMatch(/lines read [\d,]+ = header 1 \+ scored [\d,]+ \+ rejected \d+ \+ dead-lettered 0 \+ not processed [\d,]+/);
   });
 
   it('a reader that closes the rejects pipe: exit 5 (rejected lines would go unrecorded)', async () => {
@@ -368,6 +369,6 @@ describe('lines read after the stop are "not processed"', () => {
     expect(summary.linesNotProcessed).toBe(7);
     expect(summary.rejectReasons).toEqual({ 'expected 5 fields, got 2': 3 });
     expect(ndjson<{ line: number }>(readFileSync(rejectsPath, 'utf8')).map((x) => x.line)).toEqual([1, 2, 3]);
-    expect(r.stderr).toContain('lines read 10 = header 0 + scored 0 + rejected 3 + not processed 7');
+    expect(r.stderr).toContain('lines read 10 = header 0 + scored 0 + rejected 3 + dead-lettered 0 + not processed 7');
   });
 });

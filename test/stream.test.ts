@@ -9,6 +9,7 @@ import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { simulateBatch } from '../src/data/simulate';
 import { processBatch, processStream, simulatedStream } from '../src/stream/batch';
 import { InlineScorer, WorkerScorer, type ScoredBatch } from '../src/stream/scorer';
+import { ScoringPipeline } from '../src/scoring/pipeline';
 
 const params = { ...DEFAULT_PARAMS, nNormal: 4000, nAnomalous: 200, nEstimators: 50, streamBatches: 4, streamBatchSize: 300 };
 const result = runPipeline(params);
@@ -75,10 +76,10 @@ describe('WorkerScorer (on the worker pool) against InlineScorer', () => {
 
   it('delivers every batch in submission order with the numbers of the calling thread', async () => {
     const inline: ScoredBatch[] = [];
-    const inl = new InlineScorer(model, (b) => inline.push(b));
+    const inl = new InlineScorer(new ScoringPipeline(model), (b) => inline.push(b));
     for (const b of batches.map(copy)) inl.submit(b.values, b.tags, b.rows);
     const got: ScoredBatch[] = [];
-    const scorer = new WorkerScorer(path, model.checksum, (b) => got.push(b));
+    const scorer = new WorkerScorer(path, model.checksum, 0, (b) => got.push(b));
     for (const b of batches.map(copy)) {
       scorer.submit(b.values, b.tags, b.rows);
       await scorer.waitUntil(2); // the command's backpressure: at most two batches ahead
@@ -97,7 +98,7 @@ describe('WorkerScorer (on the worker pool) against InlineScorer', () => {
   it('a worker that cannot start rejects the waiters and later submits with the file named, without hanging', async () => {
     const missing = join(mkdtempSync(join(tmpdir(), 'stream-')), 'no-scorer-worker.js');
     const got: ScoredBatch[] = [];
-    const scorer = new WorkerScorer(path, model.checksum, (b) => got.push(b), missing);
+    const scorer = new WorkerScorer(path, model.checksum, 0, (b) => got.push(b), missing);
     const b = copy(batches[0]);
     scorer.submit(b.values, b.tags, b.rows);
     await expect(scorer.waitUntil(0)).rejects.toThrow(new RegExp(`scoring worker failed on batch 0: worker thread ${missing} failed: Cannot find module`));
@@ -108,7 +109,7 @@ describe('WorkerScorer (on the worker pool) against InlineScorer', () => {
   }, 60_000);
 
   it('a bundle changed since it was loaded fails the batch with the reason', async () => {
-    const scorer = new WorkerScorer(path, 'not-the-checksum', () => undefined);
+    const scorer = new WorkerScorer(path, 'not-the-checksum', 0, () => undefined);
     const b = copy(batches[0]);
     scorer.submit(b.values, b.tags, b.rows);
     await expect(scorer.waitUntil(0)).rejects.toThrow(/scoring worker failed on batch 0: .*changed since it was loaded/);

@@ -18,7 +18,7 @@ import { DEFAULT_PARAMS } from '../core/params';
 import { bundleFromPipeline, runPipeline } from '../workflow/pipeline';
 import { simulateBatch } from '../data/simulate';
 import { textTable, type TableRow } from '../notebook/tables';
-import type { StreamSummary } from './stream';
+import type { StreamSummary } from '../stream/loop';
 import { integerOption, parseOptions } from './args';
 import { CliError, runCommand } from './command';
 import { loadNslKdd } from '../data/nslkdd-files';
@@ -224,8 +224,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           'rows/s end to end': Math.round(n / seconds).toLocaleString('en-US'),
           'peak MiB': summary.peakRssMB.toFixed(0),
           alerts: summary.recordsAnomalous.toLocaleString('en-US'),
-          'batch p50 ms': summary.batchLatencyMs.p50.toFixed(2),
-          'batch p99 ms': summary.batchLatencyMs.p99.toFixed(2),
+          'batch p50 ms': summary.batchLatencyMs?.p50.toFixed(2) ?? '-',
+          'batch p99 ms': summary.batchLatencyMs?.p99.toFixed(2) ?? '-',
         });
         console.log(`  ${n.toLocaleString('en-US')} rows, ${threads} thread(s)${explain > 0 ? `, --explain ${explain}` : ''}: ${seconds.toFixed(2)} s`);
       }

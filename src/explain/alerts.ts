@@ -11,6 +11,7 @@ import type { FlowRecords } from '../data/flows';
 import { filterFlowRecords } from '../data/flows';
 import type { RecordEncoder } from '../model/encoder';
 import { averagePathLength, type IsolationForest } from '../model/forest';
+import { modelInput } from '../model/model-input';
 import type { StandardScaler } from '../model/preprocess';
 import { groupContributions, toScoreUnits, topDrivers, type FeatureGroup } from './contributions';
 import type { ShapExplanation } from './treeshap';
@@ -92,7 +93,7 @@ export function explainRecords(model: ExplainableModel, records: FlowRecords | M
   if (rows) {
     for (const r of rows) if (!Number.isInteger(r) || r < 0 || r >= n) throw new RangeError(`explainRecords: row ${r} out of range 0..${n - 1}`);
   }
-  let modelInput: Matrix;
+  let input: Matrix;
   let rawValue: (i: number, j: number) => RawValue;
   if ('numeric' in records) {
     const { encoder } = model;
@@ -100,8 +101,8 @@ export function explainRecords(model: ExplainableModel, records: FlowRecords | M
     const subset = rows ? filterFlowRecords(records, selector(rows, n)) : records;
     // filterFlowRecords keeps file order: map the requested order onto it
     const position = rows ? orderIn(rows) : undefined;
-    modelInput = encoder.transform(subset).X;
-    if (position) modelInput = pickRows(modelInput, position);
+    input = modelInput(model, subset);
+    if (position) input = pickRows(input, position);
     const kinds = encoder.columns.map((c) => (c.kind === 'numeric' ? subset.numericNames.indexOf(c.name) : subset.categoricalNames.indexOf(c.name)));
     const dn = subset.numeric.cols;
     rawValue = (i, j) => {
@@ -113,7 +114,7 @@ export function explainRecords(model: ExplainableModel, records: FlowRecords | M
     if (records.cols !== width) throw new RangeError(`explainRecords: got ${records.cols} columns, the model takes ${width}${model.encoder ? ' (encoder output)' : ''}`);
     const raw = rows ? pickRows(records, rows) : records;
     const { encoder } = model;
-    modelInput = encoder ? encoder.applyLog1p(raw) : raw;
+    input = modelInput(model, raw);
     if (encoder) {
       const decoded = new Map<number, Record<string, RawValue>>();
       const names = encoder.inputNames;
@@ -126,7 +127,7 @@ export function explainRecords(model: ExplainableModel, records: FlowRecords | M
       rawValue = (i, j) => raw.data[i * raw.cols + j];
     }
   }
-  const encoded = model.forest.shapValues(model.scaler.transform(modelInput));
+  const encoded = model.forest.shapValues(input);
   const grouped = groupContributions(encoded.values, groups);
   const inScore = toScoreUnits({ expectedValue: encoded.expectedValue, values: grouped.values }, model.forest.maxSamples);
   const m = grouped.values.cols;
@@ -280,24 +281,6 @@ export function alertDriversJson(model: ExplainableModel, values: Float64Array, 
   const buffer = createMatrix(Math.floor(values.length / width), width, values.length % width === 0 ? values : values.subarray(0, values.length - (values.length % width)));
   const e = explainRecords(model, buffer, Array.from(rows));
   return Array.from({ length: rows.length }, (_, i) => JSON.stringify(alertDrivers(e, i, k)));
-}
-
-/**
- * score_samples of records with a loaded model: encoder (when there is one),
- * scaler, forest, as the stream does. Lower is more abnormal; a record is an
- * alert when its score is below `model.threshold`.
- *
- * @param records - flow records (model with an encoder) or a matrix (see {@link explainRecords})
- */
-export function scoreRecords(model: ExplainableModel, records: FlowRecords | Matrix): Float64Array {
-  let X: Matrix;
-  if ('numeric' in records) {
-    if (!model.encoder) throw new RangeError(`scoreRecords: ${records.source} holds flow records, but the model has no encoder`);
-    X = model.encoder.transform(records).X;
-  } else {
-    X = model.encoder ? model.encoder.applyLog1p(records) : records;
-  }
-  return model.forest.scoreSamples(model.scaler.transform(X));
 }
 
 /** A raw value for display: categories as they are, integers in full, other numbers with up to 3 significant decimals. */

@@ -33,7 +33,7 @@ export function failoverConsumerRows(r: FailoverDrillResult): TableRow[] {
     'entries finished': n(c.entriesFinished),
     'of them redelivered': n(c.entriesRedelivered),
     records: n(c.records),
-    'claimed (XAUTOCLAIM)': c.summary ? n(c.summary.entries.claimedEntries) : '-',
+    'claimed (XAUTOCLAIM)': c.summary?.entries ? n(c.summary.entries.claimedEntries) : '-',
   }));
 }
 

@@ -1,6 +1,6 @@
 import type { LoadedModel } from '../persist/bundle';
-import { decisionFromScores, predictFromDecision } from '../model/forest';
-import { signedLog1p, type RecordEncoder } from '../model/encoder';
+import { predictFromDecision } from '../model/forest';
+import { ScoringPipeline } from '../scoring/pipeline';
 import { asMatrix, createMatrix, getRow, type Matrix } from '../core/matrix';
 import type { Params } from '../core/params';
 import { simulateBatch, type Dataset } from '../data/simulate';
@@ -46,72 +46,19 @@ export interface BatchResult {
   stats: BatchStats;
 }
 
-/** per encoder: 1 for each output column that gets log1p */
-const logMasks = new WeakMap<RecordEncoder, Uint8Array>();
-
-/**
- * scaler.transform(encoder.applyLog1p(X)) in one pass and one allocation
- * (the stream's hot path: the two steps each copied the whole batch). The
- * same operations in the same order, so the same doubles; a non-finite value
- * falls back to the two steps, which throw their usual error naming the column.
- */
-function logAndScale(model: LoadedModel, X: Matrix): Matrix {
-  const encoder = model.encoder as RecordEncoder;
-  const { mean, scale } = model.scaler;
-  const { rows: n, cols: d, data } = X;
-  const twoSteps = () => model.scaler.transform(encoder.applyLog1p(X), encoder.outputNames);
-  if (d !== mean.length || d !== encoder.outputWidth) return twoSteps();
-  let isLog = logMasks.get(encoder);
-  if (!isLog) {
-    isLog = new Uint8Array(d);
-    for (const o of encoder.logOutputs) isLog[o] = 1;
-    logMasks.set(encoder, isLog);
-  }
-  // a 0 (most one-hot columns, many counters) scales to the same double every time: computed once per column.
-  // Not when the mean is 0, where -0 and 0 would scale to different zeros.
-  const atZero = new Float64Array(d);
-  const zeroCached = new Uint8Array(d);
-  for (let j = 0; j < d; j++) {
-    atZero[j] = (0 - mean[j]) / scale[j];
-    zeroCached[j] = mean[j] !== 0 ? 1 : 0;
-  }
-  const out = new Float64Array(n * d);
-  for (let i = 0, k = 0; i < n; i++) {
-    for (let j = 0; j < d; j++, k++) {
-      let v = data[k];
-      if (v === 0 && zeroCached[j] === 1) {
-        out[k] = atZero[j]; // signedLog1p(0) is 0
-        continue;
-      }
-      if (isLog[j] === 1) v = signedLog1p(v);
-      if (v - v !== 0) return twoSteps(); // NaN or +-Infinity
-      out[k] = (v - mean[j]) / scale[j];
-    }
-  }
-  return createMatrix(n, d, out);
-}
-
-/**
- * The scoring core of processBatch: scale (after the encoder's log1p for a
- * model with an encoder, whose rows arrive encoded with numeric columns raw, as
- * EncodedRecordParser writes them), score with the forest, threshold.
- */
-export function scoreRows(model: LoadedModel, X: Matrix): { scaled: Matrix; scores: Float64Array; decision: Float64Array; predictions: Int8Array } {
-  const scaled = model.encoder ? logAndScale(model, X) : model.scaler.transform(X, model.featureNames);
-  const scores = model.forest.scoreSamples(scaled);
-  const decision = decisionFromScores(scores, model.threshold);
-  return { scaled, scores, decision, predictions: predictFromDecision(decision) };
-}
-
 /**
  * Score one batch with a saved model, as the reference process_streaming_data
- * does: scale with the training scaler, project with the training PCA (for the
+ * does (the notebooks' view of a batch, through the same ScoringPipeline as the
+ * stream command, plus the PCA projection for plots): scale with the training scaler, project with the training PCA (for the
  * plot), and predict with the forest fitted on the scaled features. No refit.
  */
 export function processBatch(model: LoadedModel, rows: BatchInput, options: { project?: boolean } = {}): BatchResult {
   const t0 = performance.now();
   const X = batchMatrix(rows, model.scaler.nFeatures);
-  const { scaled, scores, decision, predictions } = scoreRows(model, X);
+  const pipeline = new ScoringPipeline(model);
+  const scaled = pipeline.input(X);
+  const { scores, decision } = pipeline.scoreInput(scaled);
+  const predictions = predictFromDecision(decision);
   // the projection only serves plots; a command-line stream skips it
   const projected = options.project === false ? createMatrix(0, model.pca.nComponents) : model.pca.transform(scaled);
   const anomalies: AnomalyRecord[] = [];

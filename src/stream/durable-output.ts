@@ -1,80 +1,128 @@
 /**
- * NDJSON outputs that can say "everything written so far is durable": the group
- * consumer acknowledges a stream entry only after `commit()` of every output
- * that holds its alerts and rejects has resolved.
+ * The sinks of the scoring loop: NDJSON outputs that can say "everything
+ * written so far has arrived". The loop acknowledges a source chunk only
+ * after `commit()` of every sink holding its alerts and rejects resolved, and
+ * waits for commits to keep memory flat when a reader is slow.
  *
- * - a file: appended to (a restarted consumer keeps what an earlier run
- *   committed), commit = write + fsync;
+ * - a file: written ('w', the pipe mode) or appended to ('a', a consumer
+ *   group: a restarted consumer keeps what an earlier run committed);
+ *   commit = written, and fsynced when the sink is durable;
  * - stdout / stderr: commit = handed to the pipe (not durable past the reader);
  * - a Redis stream: one entry per line with the JSON in one field,
  *   commit = the pipelined XADDs have been answered.
+ *
+ * A sink that fails keeps its first error: `failure` holds it, `onFailure`
+ * hears of it at once, and every later commit rejects with it.
  */
+import { closeSync, openSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type Redis from 'ioredis';
 
 export interface DurableOutput {
   /** what the output is, for messages ("alerts.ndjson", "stdout", "redis stream alerts") */
   readonly target: string;
-  /** queue one line (without newline) */
-  write(line: string): void;
-  /** resolves once every line written before the call is durable */
+  /** the first write error, once there was one */
+  readonly failure?: NodeJS.ErrnoException;
+  /** called once, on the first write error */
+  onFailure: (e: NodeJS.ErrnoException) => void;
+  /** queue complete lines (each ending in "\n") */
+  write(lines: string | Uint8Array): void;
+  /** resolves once every line written before the call has arrived (durably, for a durable sink); rejects with the sink's failure */
   commit(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Appends to a file; commit writes the queued lines and fsyncs. */
-export class FileOutput implements DurableOutput {
-  private queued: string[] = [];
+abstract class QueuedOutput implements DurableOutput {
+  failure?: NodeJS.ErrnoException;
+  onFailure: (e: NodeJS.ErrnoException) => void = () => {};
+  protected queued: Array<string | Uint8Array> = [];
   private tail: Promise<void> = Promise.resolve();
 
-  private constructor(
-    readonly target: string,
-    private readonly fh: FileHandle,
-  ) {}
+  constructor(readonly target: string) {}
 
-  static async open(path: string): Promise<FileOutput> {
-    return new FileOutput(path, await open(path, 'a'));
+  write(lines: string | Uint8Array): void {
+    if (!this.failure) this.queued.push(lines);
   }
 
-  write(line: string): void {
-    this.queued.push(line);
-  }
-
+  /** commits run one after another, so the output keeps the order of the writes */
   commit(): Promise<void> {
-    const lines = this.queued;
+    const pieces = this.queued;
     this.queued = [];
-    // commits run one after another so the file keeps the order of the writes
     this.tail = this.tail.then(async () => {
-      if (lines.length > 0) await this.fh.write(`${lines.join('\n')}\n`);
-      await this.fh.sync();
+      if (this.failure) throw this.failure;
+      try {
+        await this.deliver(pieces);
+      } catch (e) {
+        this.fail(e as NodeJS.ErrnoException);
+        throw e;
+      }
     });
     return this.tail;
   }
 
+  protected fail(e: NodeJS.ErrnoException): void {
+    if (this.failure) return;
+    this.failure = e;
+    this.onFailure(e);
+  }
+
+  protected abstract deliver(pieces: Array<string | Uint8Array>): Promise<void>;
+
+  abstract close(): Promise<void>;
+}
+
+/** A file, opened before any input is read; commit writes the queued lines (and fsyncs when durable). */
+export class FileOutput extends QueuedOutput {
+  private constructor(
+    target: string,
+    private readonly fh: FileHandle,
+    private readonly durable: boolean,
+  ) {
+    super(target);
+  }
+
+  /**
+   * @param mode - 'w' truncates, 'a' appends
+   * @param durable - fsync on every commit (a source that acknowledges needs it)
+   * @throws the file system's error (ENOENT, EACCES, ...) when the file cannot be opened
+   */
+  static async open(path: string, mode: 'w' | 'a', durable: boolean): Promise<FileOutput> {
+    // synchronous probe first: the error names the path and shows before any await
+    closeSync(openSync(path, mode));
+    return new FileOutput(path, await open(path, 'a'), durable);
+  }
+
+  protected async deliver(pieces: Array<string | Uint8Array>): Promise<void> {
+    if (pieces.length > 0) await this.fh.writev(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+    if (this.durable) await this.fh.sync();
+  }
+
   async close(): Promise<void> {
-    await this.commit();
-    await this.fh.close();
+    try {
+      await this.commit();
+    } finally {
+      await this.fh.close();
+    }
   }
 }
 
 /** stdout or stderr: commit resolves once the lines are handed to the pipe. */
-export class PipeOutput implements DurableOutput {
-  private queued: string[] = [];
-
+export class PipeOutput extends QueuedOutput {
   constructor(
-    readonly target: string,
-    private readonly stream: NodeJS.WriteStream,
-  ) {}
-
-  write(line: string): void {
-    this.queued.push(line);
+    target: 'stdout' | 'stderr',
+    readonly stream: NodeJS.WriteStream,
+  ) {
+    super(target);
+    // a closed pipe shows as an 'error' event: recorded, never an uncaught exception
+    stream.on('error', (e: NodeJS.ErrnoException) => this.fail(e));
   }
 
-  commit(): Promise<void> {
-    const lines = this.queued;
-    this.queued = [];
-    if (lines.length === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => this.stream.write(`${lines.join('\n')}\n`, (e) => (e ? reject(e) : resolve())));
+  protected deliver(pieces: Array<string | Uint8Array>): Promise<void> {
+    if (pieces.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      for (let k = 0; k < pieces.length - 1; k++) this.stream.write(pieces[k]);
+      this.stream.write(pieces[pieces.length - 1], (e) => (e ? reject(e) : this.failure ? reject(this.failure) : resolve()));
+    });
   }
 
   close(): Promise<void> {
@@ -83,25 +131,17 @@ export class PipeOutput implements DurableOutput {
 }
 
 /** One Redis stream entry per line, `field` = the JSON text; commit waits for the XADD replies. */
-export class RedisStreamOutput implements DurableOutput {
-  readonly target: string;
-  private queued: string[] = [];
-
+export class RedisStreamOutput extends QueuedOutput {
   constructor(
     private readonly client: Redis,
     readonly stream: string,
     private readonly field: string,
   ) {
-    this.target = `redis stream ${stream}`;
+    super(`redis stream ${stream}`);
   }
 
-  write(line: string): void {
-    this.queued.push(line);
-  }
-
-  async commit(): Promise<void> {
-    const lines = this.queued;
-    this.queued = [];
+  protected async deliver(pieces: Array<string | Uint8Array>): Promise<void> {
+    const lines = pieces.flatMap((p) => (typeof p === 'string' ? p : Buffer.from(p).toString('utf8')).split('\n').filter((l) => l !== ''));
     for (let i = 0; i < lines.length; i += 1000) {
       const p = this.client.pipeline();
       for (const line of lines.slice(i, i + 1000)) p.xadd(this.stream, '*', this.field, line);

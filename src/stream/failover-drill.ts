@@ -14,7 +14,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
-import type { GroupAlert, GroupConsumerSummary } from './group-consumer';
+import type { AlertLine } from '../scoring/alert-lines';
+import type { StreamSummary } from './loop';
 import { publishLines, type PublishSummary } from './redis-publisher';
 import { connectRedis } from './redis-source';
 import { startRedisServer, type RedisServerHandle } from './redis-server';
@@ -91,7 +92,7 @@ export interface DrillConsumer {
   /** of those, records in entries delivered before (taken over from the killed consumer) */
   recordsRedelivered: number;
   /** its --summary-json (undefined for the killed consumer: it never wrote one) */
-  summary?: GroupConsumerSummary;
+  summary?: StreamSummary;
   /** its output files */
   files: { alerts: string; rejects: string; ledger: string; summary: string };
 }
@@ -300,15 +301,17 @@ export async function runFailoverDrill(options: FailoverDrillOptions): Promise<F
       else records.missing += count;
     }
 
-    const alerts = files.flatMap((f) => readCompleteNdjson<GroupAlert>(f.alerts));
-    const byAlert = new Map<string, GroupAlert[]>();
+    const alerts = files.flatMap((f) => readCompleteNdjson<AlertLine>(f.alerts));
+    const byAlert = new Map<string, AlertLine[]>();
     for (const a of alerts) byAlert.set(`${a.entry}/${a.index}`, [...(byAlert.get(`${a.entry}/${a.index}`) ?? []), a]);
     const dupAlerts = [...byAlert.values()].filter((c) => c.length > 1);
     const rejects = files.flatMap((f) => readCompleteNdjson<RejectLine>(f.rejects));
     const rejectKeys = new Set(rejects.map((r) => `${r.entry}/${r.index}`));
 
     const consumers: DrillConsumer[] = names.map((name, i) => {
-      const summary = existsSync(files[i].summary) ? (JSON.parse(readFileSync(files[i].summary, 'utf8')) as GroupConsumerSummary) : undefined;
+      // the file is opened at start and written at the end: a killed consumer leaves it empty
+      const text = existsSync(files[i].summary) ? readFileSync(files[i].summary, 'utf8') : '';
+      const summary = text.trim() === '' ? undefined : (JSON.parse(text) as StreamSummary);
       return {
         name,
         killed: i === 0,
@@ -338,7 +341,7 @@ export async function runFailoverDrill(options: FailoverDrillOptions): Promise<F
         records: byAlert.size,
         duplicated: dupAlerts.length,
         // a repeat is recognisable only when one of its copies says the entry was delivered before
-        duplicatedWithoutRedelivery: dupAlerts.filter((c) => !c.some((a) => a.deliveries > 1)).length,
+        duplicatedWithoutRedelivery: dupAlerts.filter((c) => !c.some((a) => (a.deliveries ?? 1) > 1)).length,
       },
       rejects: { lines: rejects.length, records: rejectKeys.size, duplicated: rejects.length - rejectKeys.size },
       deadLetterEntries: await client.xlen(deadKey),

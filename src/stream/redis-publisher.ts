@@ -6,7 +6,8 @@
  * with its line number, like in the pipe command.
  */
 import type Redis from 'ioredis';
-import { LineSplitter, type InputFormat } from '../data/records';
+import { LineSplitter } from '../data/line-splitter';
+import type { InputFormat } from '../data/records';
 import { ENTRY_FIELDS, RedisSourceError } from './redis-source';
 
 export interface PublishOptions {

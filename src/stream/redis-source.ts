@@ -6,7 +6,7 @@
  * ENTRY_FIELDS), written by RedisStreamPublisher.
  */
 import Redis from 'ioredis';
-import type { RecordSource, SourceBatch, SourceEntry, SourceStats, DeliveryKind } from './source';
+import type { RecordSource, SourceChunk, SourceStats } from './source';
 
 /** Field names of a stream entry. */
 export const ENTRY_FIELDS = {
@@ -66,6 +66,8 @@ export interface RedisSourceOptions {
   claimIdleMs?: number;
   /** how long one read waits for new entries (default 500 ms) */
   blockMs?: number;
+  /** entries per XREADGROUP (default 64; with 100 records per entry, about 6400 records) */
+  entriesPerRead?: number;
   /** stream that receives entries delivered too often, with the reason (default `${stream}:dead`) */
   deadLetterStream?: string;
 }
@@ -79,8 +81,11 @@ function asEntries(reply: unknown): RawEntry[] {
   return first[1] ?? [];
 }
 
-/** Decode an entry's fields. */
-function decode(id: string, fields: readonly string[], deliveries: number): SourceEntry {
+/** Why an entry reached this consumer. */
+type DeliveryKind = 'own-pending' | 'new' | 'claimed';
+
+/** Decode an entry's fields; an entry without the publisher's fields (another writer's) is marked malformed. */
+function decode(id: string, fields: readonly string[], deliveries: number): SourceChunk {
   let line = NaN;
   let data: string | undefined;
   let header: string | undefined;
@@ -90,14 +95,15 @@ function decode(id: string, fields: readonly string[], deliveries: number): Sour
     else if (k === ENTRY_FIELDS.data) data = fields[i + 1];
     else if (k === ENTRY_FIELDS.header) header = fields[i + 1];
   }
-  // an entry without the publisher's fields (another writer's) gets firstLine NaN: the consumer dead-letters it
   const ok = data !== undefined && Number.isInteger(line) && line > 0;
-  return { id, deliveries, firstLine: ok ? line : NaN, lines: data === undefined ? [] : data.split('\n'), header };
-}
-
-/** True for an entry without the publisher's fields (written by something else): the consumer dead-letters it. */
-export function isMalformedEntry(e: SourceEntry): boolean {
-  return Number.isNaN(e.firstLine);
+  return {
+    id,
+    deliveries,
+    firstLine: ok ? line : 0,
+    lines: data === undefined ? [] : data.split('\n'),
+    header,
+    ...(ok ? {} : { malformed: 'not a publisher entry: fields line and data missing or invalid' }),
+  };
 }
 
 /**
@@ -106,6 +112,8 @@ export function isMalformedEntry(e: SourceEntry): boolean {
  * finished work never waits behind a blocked read.
  */
 export class RedisStreamSource implements RecordSource {
+  readonly acknowledges = true;
+  readonly headerPerChunk = true;
   readonly stats: SourceStats = { ownPendingEntries: 0, newEntries: 0, claimedEntries: 0, deletedEntries: 0, ackedEntries: 0, deadLetteredEntries: 0 };
   readonly description: string;
   readonly deadLetterStream: string;
@@ -117,12 +125,14 @@ export class RedisStreamSource implements RecordSource {
   private nextClaimAt = 0;
   private readonly claimIdleMs: number;
   private readonly blockMs: number;
+  private readonly entriesPerRead: number;
   /** delivered here and not yet acked or dead-lettered: never re-claimed from ourselves */
   private readonly outstanding = new Set<string>();
 
   constructor(readonly options: RedisSourceOptions) {
     this.claimIdleMs = options.claimIdleMs ?? 30_000;
     this.blockMs = options.blockMs ?? 500;
+    this.entriesPerRead = options.entriesPerRead ?? 64;
     this.deadLetterStream = options.deadLetterStream ?? `${options.stream}:dead`;
     this.description = `${options.url} stream ${options.stream}, group ${options.group}, consumer ${options.consumer}`;
   }
@@ -140,8 +150,14 @@ export class RedisStreamSource implements RecordSource {
     this.nextClaimAt = performance.now(); // claim once right away: a restart after a crash finds work at once
   }
 
-  async read(maxEntries: number): Promise<SourceBatch> {
+  /**
+   * The next entries for this consumer: first its own entries left pending by
+   * an earlier run, then entries idle too long at dead consumers (when a claim
+   * is due), then new ones. Waits up to the block time; [] = nothing arrived.
+   */
+  async read(): Promise<SourceChunk[]> {
     const { stream, group, consumer } = this.options;
+    const maxEntries = this.entriesPerRead;
     const r = this.reader!;
     if (this.phase === 'own') {
       // our own entries left pending by an earlier run of this consumer name come first
@@ -151,9 +167,9 @@ export class RedisStreamSource implements RecordSource {
       if (raw.length > 0) this.ownCursor = raw[raw.length - 1][0];
       const fresh = raw.filter(([id]) => !this.outstanding.has(id));
       if (fresh.length > 0) {
-        const batch = await this.withDeliveries('own-pending', fresh);
-        this.stats.ownPendingEntries += batch.entries.length;
-        return batch;
+        const entries = await this.withDeliveries('own-pending', fresh);
+        this.stats.ownPendingEntries += entries.length;
+        return entries;
       }
       this.phase = 'live';
     }
@@ -166,9 +182,9 @@ export class RedisStreamSource implements RecordSource {
       this.stats.deletedEntries += reply[2]?.length ?? 0;
       const claimed = reply[1].filter(([id, fields]) => fields !== null && !this.outstanding.has(id));
       if (claimed.length > 0) {
-        const batch = await this.withDeliveries('claimed', claimed);
-        this.stats.claimedEntries += batch.entries.length;
-        return batch;
+        const entries = await this.withDeliveries('claimed', claimed);
+        this.stats.claimedEntries += entries.length;
+        return entries;
       }
     }
     const raw = asEntries(await r.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', maxEntries, 'BLOCK', this.blockMs, 'STREAMS', stream, '>'));
@@ -177,11 +193,11 @@ export class RedisStreamSource implements RecordSource {
       return decode(id, fields ?? [], 1);
     });
     this.stats.newEntries += entries.length;
-    return { kind: 'new', entries, deleted: [] };
+    return entries;
   }
 
   /** look the delivery counts up (XPENDING) for entries that may have been delivered before */
-  private async withDeliveries(kind: DeliveryKind, raw: RawEntry[]): Promise<SourceBatch> {
+  private async withDeliveries(_kind: DeliveryKind, raw: RawEntry[]): Promise<SourceChunk[]> {
     const { stream, group, consumer } = this.options;
     const deleted = raw.filter(([, f]) => f === null).map(([id]) => id);
     const live = raw.filter(([, f]) => f !== null);
@@ -195,15 +211,15 @@ export class RedisStreamSource implements RecordSource {
       await this.writer!.call('XACK', stream, group, ...deleted);
       this.stats.deletedEntries += deleted.length;
     }
-    const entries = live.map(([id, fields]) => {
+    return live.map(([id, fields]) => {
       this.outstanding.add(id);
       return decode(id, fields!, counts.get(id) ?? 1);
     });
-    return { kind, entries, deleted };
   }
 
-  async ack(ids: readonly string[]): Promise<void> {
+  async ack(chunks: readonly SourceChunk[]): Promise<void> {
     const { stream, group } = this.options;
+    const ids = chunks.map((c) => c.id as string);
     for (let i = 0; i < ids.length; i += 1000) {
       const part = ids.slice(i, i + 1000);
       await this.writer!.call('XACK', stream, group, ...part);
@@ -212,15 +228,16 @@ export class RedisStreamSource implements RecordSource {
     }
   }
 
-  async deadLetter(entry: SourceEntry, reason: string): Promise<void> {
+  async deadLetter(entry: SourceChunk, reason: string): Promise<void> {
     const { stream, group, consumer } = this.options;
-    const fields: Array<string | number> = ['stream', stream, 'group', group, 'id', entry.id, 'consumer', consumer, 'deliveries', entry.deliveries, 'reason', reason, ENTRY_FIELDS.line, entry.firstLine, 'records', entry.lines.length, ENTRY_FIELDS.data, entry.lines.join('\n')];
+    const id = entry.id as string; // every chunk of this source has one
+    const fields: Array<string | number> = ['stream', stream, 'group', group, 'id', id, 'consumer', consumer, 'deliveries', entry.deliveries, 'reason', reason, ENTRY_FIELDS.line, entry.firstLine, 'records', entry.lines.length, ENTRY_FIELDS.data, entry.lines.join('\n')];
     if (entry.header !== undefined) fields.push(ENTRY_FIELDS.header, entry.header);
     // one transaction: the entry is never both acked and missing from the dead-letter stream
-    const res = await this.writer!.multi().xadd(this.deadLetterStream, '*', ...fields).xack(stream, group, entry.id).exec();
+    const res = await this.writer!.multi().xadd(this.deadLetterStream, '*', ...fields).xack(stream, group, id).exec();
     const failed = res?.find(([err]) => err);
     if (!res || failed) throw new RedisSourceError(`cannot dead-letter entry ${entry.id} to ${this.deadLetterStream}: ${failed?.[0]?.message ?? 'transaction aborted'}`);
-    this.outstanding.delete(entry.id);
+    this.outstanding.delete(id);
     this.stats.deadLetteredEntries++;
   }
 
@@ -228,6 +245,14 @@ export class RedisStreamSource implements RecordSource {
     const summary = (await this.writer!.call('XPENDING', this.options.stream, this.options.group)) as [number, ...unknown[]];
     return Number(summary[0]) === 0;
   }
+
+  /** the entry id and the record's index in it name a record across redeliveries */
+  origin(chunk: SourceChunk, index: number): string {
+    return `"entry":${JSON.stringify(chunk.id)},"index":${index},"stream":${JSON.stringify(this.options.stream)},"consumer":${JSON.stringify(this.options.consumer)},"deliveries":${chunk.deliveries},`;
+  }
+
+  /** a blocked XREADGROUP returns within the block time by itself */
+  interrupt(): void {}
 
   async close(): Promise<void> {
     for (const c of [this.reader, this.writer]) {

@@ -1,15 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { distFile } from '../core/paths';
 import { WorkerPool } from '../core/worker-pool';
-import type { LoadedModel } from '../persist/bundle';
-import { createMatrix } from '../core/matrix';
-import { scoreRows } from './batch';
+import type { ScoringPipeline } from '../scoring/pipeline';
 
 /**
  * Scores the micro-batches of a long stream in order, either on the calling
  * thread or on a worker thread, so that reading and parsing the next batch
  * overlaps with scoring this one (on 2 cores: about twice the throughput).
- * Both run processBatch from the stream module, so the numbers are the same.
+ * Both run ScoringPipeline.score (with the explanations when the pipeline
+ * explains), so the numbers are the same.
  */
 
 export interface ScoredBatch {
@@ -24,6 +23,8 @@ export interface ScoredBatch {
   decision: Float64Array;
   /** row indices predicted anomalous, ascending */
   anomalies: Int32Array;
+  /** per anomalous row, its explanation JSON (when the pipeline explains) */
+  explain?: string[];
   latencyMs: number;
 }
 
@@ -37,30 +38,18 @@ export interface BatchScorer {
   close(): Promise<void>;
 }
 
-function score(model: LoadedModel, values: Float64Array, rows: number): Pick<ScoredBatch, 'scores' | 'decision' | 'anomalies' | 'latencyMs'> {
-  const t0 = performance.now();
-  const d = model.scaler.nFeatures; // encoded width when the model has an encoder
-  // scoreRows, not processBatch: the stream needs only the anomalies' indices, not a copy of each row
-  const r = scoreRows(model, createMatrix(rows, d, values.subarray(0, rows * d)));
-  let count = 0;
-  for (let i = 0; i < rows; i++) count += r.predictions[i] === -1 ? 1 : 0;
-  const anomalies = new Int32Array(count);
-  for (let i = 0, k = 0; i < rows; i++) if (r.predictions[i] === -1) anomalies[k++] = i;
-  return { scores: r.scores, decision: r.decision, anomalies, latencyMs: performance.now() - t0 };
-}
-
 /** Scores on the calling thread, delivering each batch as it is submitted. */
 export class InlineScorer implements BatchScorer {
   private next = 0;
   readonly inFlight = 0;
 
   constructor(
-    private readonly model: LoadedModel,
+    private readonly pipeline: ScoringPipeline,
     private readonly onScored: (b: ScoredBatch) => void,
   ) {}
 
   submit(values: Float64Array, tags: Float64Array, rows: number): void {
-    this.onScored({ id: this.next++, rows, values, tags, ...score(this.model, values, rows) });
+    this.onScored({ id: this.next++, rows, values, tags, ...this.pipeline.score(values, rows) });
   }
 
   async waitUntil(): Promise<void> {}
@@ -77,12 +66,14 @@ export interface WorkerRequest {
 }
 
 /** The worker's result for one batch; `values` is the request's memory, moved back. */
-export type WorkerReply = Pick<ScoredBatch, 'id' | 'scores' | 'decision' | 'anomalies' | 'latencyMs' | 'values'>;
+export type WorkerReply = Pick<ScoredBatch, 'id' | 'scores' | 'decision' | 'anomalies' | 'explain' | 'latencyMs' | 'values'>;
 
 /** What the scoring worker is started with (its `workerData`). */
 export interface ScorerWorkerData {
   modelPath: string;
   checksum: string;
+  /** drivers per alert, as the caller's pipeline explains (0 = none) */
+  explain: number;
 }
 
 /** compiled worker entry (tests run src/, so point at dist/) */
@@ -105,16 +96,18 @@ export class WorkerScorer implements BatchScorer {
   /**
    * @param modelPath - the bundle the caller loaded
    * @param checksum - its checksum: the worker refuses a bundle that changed since
+   * @param explain - drivers per alert (0 = none), as the caller's pipeline
    * @param onScored - receives each scored batch, in submission order
    * @param workerFile - the worker entry (default: SCORER_WORKER_FILE)
    */
   constructor(
     modelPath: string,
     checksum: string,
+    explain: number,
     private readonly onScored: (b: ScoredBatch) => void,
     workerFile: string = SCORER_WORKER_FILE,
   ) {
-    const workerData: ScorerWorkerData = { modelPath, checksum };
+    const workerData: ScorerWorkerData = { modelPath, checksum, explain };
     this.pool = new WorkerPool<WorkerRequest, WorkerReply>({ file: workerFile, maxWorkers: 1, workerData });
     this.pool.worker(0); // start now: the worker loads the bundle while the first batch is read
   }
@@ -159,7 +152,7 @@ export class WorkerScorer implements BatchScorer {
       const { tags, rows, reply } = this.queue.shift()!;
       const m = reply!;
       try {
-        this.onScored({ id: m.id, rows, tags, values: m.values, scores: m.scores, decision: m.decision, anomalies: m.anomalies, latencyMs: m.latencyMs });
+        this.onScored({ id: m.id, rows, tags, values: m.values, scores: m.scores, decision: m.decision, anomalies: m.anomalies, ...(m.explain ? { explain: m.explain } : {}), latencyMs: m.latencyMs });
       } catch (e) {
         this.fail(e as Error);
         return;
@@ -179,13 +172,13 @@ export class WorkerScorer implements BatchScorer {
   }
 }
 
-/** A worker when there is a second core to run it on, else the calling thread. */
-export function createBatchScorer(model: LoadedModel, modelPath: string, threads: number, onScored: (b: ScoredBatch) => void): BatchScorer {
-  if (threads > 1 && availableParallelism() > 1) return new WorkerScorer(modelPath, model.checksum, onScored);
-  return new InlineScorer(model, onScored);
-}
-
-/** Used by the worker entry: score one request with its own copy of the model. */
-export function scoreRequest(model: LoadedModel, req: WorkerRequest): WorkerReply {
-  return { id: req.id, values: req.values, ...score(model, req.values, req.rows) };
+/**
+ * A worker when there is a second core to run it on, else the calling thread.
+ *
+ * @param pipeline - the caller's pipeline (the worker builds the same one from `modelPath`)
+ * @param modelPath - the bundle file the pipeline's model was loaded from
+ */
+export function createBatchScorer(pipeline: ScoringPipeline, modelPath: string, threads: number, onScored: (b: ScoredBatch) => void): BatchScorer {
+  if (threads > 1 && availableParallelism() > 1) return new WorkerScorer(modelPath, pipeline.model.checksum, pipeline.explainK, onScored);
+  return new InlineScorer(pipeline, onScored);
 }

@@ -1,43 +1,35 @@
 /**
- * A shared, replayable source of raw record lines with acknowledgements: the
- * contract the group consumer (`npm run stream -- --redis ...`) scores from.
- * Redis Streams implement it (redis-source.ts); a Kafka consumer group (entry id
- * = partition:offset, ack = commit of the offset below the lowest unfinished
- * one) or NATS JetStream (pull consumer, ack = AckAck, max deliveries and the
- * dead-letter advisory built in) would plug in behind the same interface.
+ * Where the stream command's records come from: the contract of every source
+ * the one scoring loop (stream/loop.ts) reads, the way a log shipper wires
+ * any source to the same processors. A source hands over chunks of raw lines;
+ * the loop parses, scores, explains, writes and then acknowledges them.
  *
- * Delivery is at least once: an entry is handed to one consumer of the group
- * and stays pending until acked; if its consumer dies, another one takes it
- * over. The consumer acknowledges only after its alerts and rejects are
- * durably written, so a crash can repeat an entry but never lose one; the
- * entry id plus the record's index in it names each record across redeliveries.
+ * - stdin, a file, a file followed as it grows (line-source.ts): chunks as
+ *   read; acknowledging is a no-op;
+ * - a Redis consumer group (redis-source.ts): one chunk per stream entry,
+ *   acknowledged (XACK) only after its alerts and rejects are durably written,
+ *   so a crash can repeat an entry but never lose one. A Kafka consumer group
+ *   (id = partition:offset, ack = commit below the lowest unfinished offset)
+ *   or NATS JetStream (ack = AckAck) would plug in behind the same interface.
  */
 
-/** One delivered entry: a chunk of consecutive source lines. */
-export interface SourceEntry {
-  /** the broker's position of the entry (Redis: "1718000000000-0"); unique within the source */
-  readonly id: string;
-  /** how many times the entry has been handed out, this time included (1 = first delivery) */
+/** One delivered chunk: consecutive source lines. */
+export interface SourceChunk {
+  /** the broker's position of the chunk (Redis: "1718000000000-0"), unique within the source; undefined for files and pipes */
+  readonly id?: string;
+  /** how many times the chunk has been handed out, this time included (1 = first delivery; always 1 for files) */
   readonly deliveries: number;
-  /** source line number of lines[0] (1-based, as the publisher counted them) */
+  /** source line number of lines[0] (1-based) */
   readonly firstLine: number;
-  /** raw record lines (CSV or NDJSON text, no newline); the consumer parses them */
-  readonly lines: readonly string[];
-  /** the CSV header these lines follow, when the published input had one */
+  /** raw record lines (CSV or NDJSON text, no newline); null for a line over the length bound */
+  readonly lines: ReadonlyArray<string | null>;
+  /** the CSV header these lines follow, when the source carries it per chunk (published entries) */
   readonly header?: string;
+  /** set when the chunk cannot be read as records at all (an entry another program wrote): it is dead-lettered with this reason */
+  readonly malformed?: string;
 }
 
-/** Why an entry reached this consumer. */
-export type DeliveryKind = 'own-pending' | 'new' | 'claimed';
-
-export interface SourceBatch {
-  kind: DeliveryKind;
-  entries: SourceEntry[];
-  /** ids that were pending but whose entries were deleted from the stream (trimmed): acked, nothing to score */
-  deleted: string[];
-}
-
-/** Counters a source keeps for the consumer's summary. */
+/** Counters a broker source keeps for the summary. */
 export interface SourceStats {
   ownPendingEntries: number;
   newEntries: number;
@@ -48,24 +40,39 @@ export interface SourceStats {
 }
 
 export interface RecordSource {
-  /** human-readable name, e.g. "redis://127.0.0.1:6379 stream flows, group scorers, consumer c1" */
+  /** human-readable name: "stdin", a path, "redis://127.0.0.1:6379 stream flows, group g, consumer c1" */
   readonly description: string;
-  readonly stats: SourceStats;
-  /** connect and join the group (creating it if missing) */
+  /**
+   * true: chunks are acknowledged once their results are durable (sinks fsync
+   * and the loop commits per read); false: nothing to acknowledge (ack is a no-op)
+   */
+  readonly acknowledges: boolean;
+  /** true: every chunk says which CSV header its lines follow (SourceChunk.header); false: the input's first line may be a header */
+  readonly headerPerChunk: boolean;
+  /** counters for the summary (broker sources) */
+  readonly stats?: SourceStats;
+  /** connect, join the group, or open the file */
   open(): Promise<void>;
   /**
-   * The next entries for this consumer, at most `maxEntries`: first its own
-   * entries left pending by an earlier run, then entries idle too long at dead
-   * consumers (when a claim is due), then new ones. Waits up to the source's
-   * block time; an empty batch means nothing arrived.
+   * The next chunks: waits up to the source's own poll time. An empty list
+   * means nothing arrived yet; null means the input ended.
    */
-  read(maxEntries: number): Promise<SourceBatch>;
-  /** acknowledge finished entries: they will not be delivered again */
-  ack(ids: readonly string[]): Promise<void>;
-  /** set an entry aside with a reason (in a dead-letter stream/topic) and acknowledge it, atomically where the broker allows */
-  deadLetter(entry: SourceEntry, reason: string): Promise<void>;
-  /** true when the group has no pending entries at all (every delivered entry acked, by anyone) */
+  read(): Promise<SourceChunk[] | null>;
+  /** acknowledge finished chunks: they will not be delivered again (no-op for files) */
+  ack(chunks: readonly SourceChunk[]): Promise<void>;
+  /** set a chunk aside with a reason and acknowledge it, atomically where the broker allows; a source that cannot throws */
+  deadLetter(chunk: SourceChunk, reason: string): Promise<void>;
+  /** true when nothing handed out is still unacknowledged anywhere (the group has no pending entries) */
   drained(): Promise<boolean>;
-  /** stop a blocked read and disconnect */
+  /**
+   * JSON members that name record `index` of `chunk` in its alert and reject
+   * lines, placed before "line" and each followed by a comma
+   * (`"entry":"1-0","index":3,`); '' when the line number says it all.
+   */
+  origin(chunk: SourceChunk, index: number): string;
+  /** how far the input is read, for progress lines ("42% of 12.3 MiB"), when known */
+  progress?(): string | undefined;
+  /** the loop is stopping: end a blocked read soon */
+  interrupt(): void;
   close(): Promise<void>;
 }

@@ -1,0 +1,138 @@
+/**
+ * The one scoring pipeline: built from a loaded bundle, it is the only place
+ * that turns parsed records into scores, alerts and explanations. Parser
+ * (numeric or encoded, as the bundle says) → encoder's log1p and the scaler
+ * (model/model-input) → forest → threshold → optional TreeSHAP drivers.
+ * The notebooks, `evaluate`, the stream command in every mode and its scoring
+ * worker all call it, so the same record gives the same score and the same
+ * alert line whichever way it arrived.
+ */
+import { createMatrix, type Matrix } from '../core/matrix';
+import type { FlowRecords } from '../data/flows';
+import { EncodedRecordParser, RecordParser, type InputFormat } from '../data/records';
+import { alertDriversJson } from '../explain/alerts';
+import { decisionFromScores } from '../model/forest';
+import { modelInput } from '../model/model-input';
+import type { LoadedModel } from '../persist/bundle';
+import { AlertWriter } from './alert-lines';
+
+/** The scores of one batch of rows. */
+export interface ScoredRows {
+  /** scoreSamples: lower is more abnormal */
+  scores: Float64Array;
+  /** scores - threshold: negative for anomalies */
+  decision: Float64Array;
+  /** row indices predicted anomalous (decision < 0), ascending */
+  anomalies: Int32Array;
+  /** the explanation JSON of each anomalous row (in the order of `anomalies`), when asked for */
+  explain?: string[];
+  /** wall time of scaling, scoring and explaining */
+  latencyMs: number;
+}
+
+/** A line parser of either kind: both write `width` values per record into a caller's buffer. */
+export type RecordLineParser = RecordParser | EncodedRecordParser;
+
+/** Options of {@link ScoringPipeline}. */
+export interface PipelineOptions {
+  /** explain each alert by its K strongest original features (0 = no explanations; default 0) */
+  explain?: number;
+}
+
+/**
+ * Scores records with a loaded bundle; see the module comment.
+ *
+ * Rows are handed over as the parsers write them: `width` values per row,
+ * the encoder's output with numeric columns raw for a model with an encoder
+ * (log1p comes here), the raw features otherwise.
+ */
+export class ScoringPipeline {
+  /** values per parsed record (the encoder's output width, or the feature count) */
+  readonly width: number;
+  /** share of records the model expects to flag: its contamination, or the training share for 'auto' */
+  readonly expectedRate: number;
+  /** drivers per alert (0 = none) */
+  readonly explainK: number;
+  private writer: AlertWriter | undefined;
+
+  /**
+   * @param model - a loaded bundle (`loadBundle`, with the key check already done)
+   * @param options - see {@link PipelineOptions}
+   * @throws RangeError for an explain count that is not a non-negative integer
+   */
+  constructor(
+    readonly model: LoadedModel,
+    options: PipelineOptions = {},
+  ) {
+    const k = options.explain ?? 0;
+    if (!Number.isInteger(k) || k < 0) throw new RangeError(`explain must be a non-negative integer, got ${k}`);
+    this.explainK = k;
+    this.width = model.scaler.nFeatures;
+    const c = model.params.contamination;
+    this.expectedRate = typeof c === 'number' ? c : model.bundle.trainingMetrics.nFlagged / model.bundle.trainingMetrics.nRows;
+  }
+
+  /** A new line parser for this model (one per input: a CSV parser remembers its header). */
+  parser(format: InputFormat): RecordLineParser {
+    const m = this.model;
+    return m.encoder ? new EncodedRecordParser(m.encoder, format) : new RecordParser(m.featureNames, format);
+  }
+
+  /** The column names a headerless CSV line carries, in order (what a publisher's header would say). */
+  get inputNames(): readonly string[] {
+    return this.model.encoder ? this.model.encoder.inputNames : this.model.featureNames;
+  }
+
+  /** The scaled forest input of parsed rows (rows x width), or of flow records / a matrix (see modelInput). */
+  input(records: FlowRecords | Matrix): Matrix {
+    return modelInput(this.model, records);
+  }
+
+  /**
+   * Score `rows` parsed records: scale, forest, threshold and, when the
+   * pipeline explains, the drivers of every anomalous row.
+   *
+   * @param values - at least rows x width values, row-major, as a parser wrote them
+   */
+  score(values: Float64Array, rows: number): ScoredRows {
+    const t0 = performance.now();
+    const X = createMatrix(rows, this.width, values.subarray(0, rows * this.width));
+    const { scores, decision, anomalies } = this.scoreInput(this.input(X));
+    const explain = this.explainK > 0 ? alertDriversJson(this.model, X.data, this.width, anomalies, this.explainK) : undefined;
+    return { scores, decision, anomalies, ...(explain ? { explain } : {}), latencyMs: performance.now() - t0 };
+  }
+
+  /** Forest and threshold on rows that are already the forest's input (see {@link input}). */
+  scoreInput(scaled: Matrix): Pick<ScoredRows, 'scores' | 'decision' | 'anomalies'> {
+    const scores = this.model.forest.scoreSamples(scaled);
+    const decision = decisionFromScores(scores, this.model.threshold);
+    const n = scaled.rows;
+    let count = 0;
+    for (let i = 0; i < n; i++) if (decision[i] < 0) count++;
+    const anomalies = new Int32Array(count);
+    for (let i = 0, k = 0; i < n; i++) if (decision[i] < 0) anomalies[k++] = i;
+    return { scores, decision, anomalies };
+  }
+
+  /** score_samples of flow records or of a matrix (see modelInput); lower is more abnormal. */
+  scoreRecords(records: FlowRecords | Matrix): Float64Array {
+    return this.model.forest.scoreSamples(this.input(records));
+  }
+
+  /** The writer of this model's alert lines (the one alert format). */
+  get alertWriter(): AlertWriter {
+    this.writer ??= new AlertWriter(this.model, this.width);
+    return this.writer;
+  }
+}
+
+/**
+ * score_samples of records with a loaded model: encoder (when there is one),
+ * scaler, forest, as the stream does. Lower is more abnormal; a record is an
+ * alert when its score is below `model.threshold`.
+ *
+ * @param records - flow records (model with an encoder) or a matrix (see `explainRecords`)
+ */
+export function scoreRecords(model: LoadedModel, records: FlowRecords | Matrix): Float64Array {
+  return new ScoringPipeline(model).scoreRecords(records);
+}
