@@ -85,8 +85,10 @@ export interface StartRedisOptions {
   command?: string;
   /** give up waiting for PING after this long (default 10000 ms) */
   timeoutMs?: number;
-  /** extra `--name value` arguments, e.g. ['--maxmemory', '1gb'] */
+  /** extra `--name value` arguments, e.g. ['--maxmemory', '1gb'] (later ones win: ['--appendonly', 'yes', '--dir', D] turns persistence on) */
   extraArgs?: string[];
+  /** this port instead of a free one (a server restarted where its clients expect it) */
+  port?: number;
 }
 
 /**
@@ -156,7 +158,7 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
   let lastError = '';
   // the free port can be taken between the probe and redis binding it: try a few
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const child = spawn(command, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(options.extraArgs ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -196,7 +198,7 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
     }
     if (failed) throw new Error(`cannot start ${command}: ${failed.message}`);
     lastError = `${command} on port ${port} ${child.exitCode !== null ? `exited with code ${child.exitCode}` : `did not answer PING within ${timeoutMs} ms`}: ${output.trim().split('\n').slice(-3).join(' | ')}`;
-    if (!/address already in use/i.test(output)) break;
+    if (options.port !== undefined || !/address already in use/i.test(output)) break;
   }
   throw new Error(lastError);
 }
