@@ -18,7 +18,7 @@ import { ScoringPipeline } from '../scoring/pipeline';
 import { FileOutput, PipeOutput, RedisStreamOutput, type DurableOutput } from '../stream/durable-output';
 import { LineSource } from '../stream/line-source';
 import { errnoText, startScoringLoop, summaryBeforeStart, type StreamSummary } from '../stream/loop';
-import { RedisStreamSource } from '../stream/redis-source';
+import type { RedisStreamSource } from '../stream/redis-source';
 import type { RecordSource } from '../stream/source';
 import { integerOption, numberOption, parseOptions } from './args';
 import { CliError, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, runCommand, UsageError } from './command';
@@ -295,7 +295,7 @@ async function openSource(source: RecordSource): Promise<void> {
     await source.open();
   } catch (e) {
     await source.close().catch(() => undefined);
-    throw new CliError(source instanceof RedisStreamSource ? (e as Error).message : `cannot read input ${source.description}: ${errnoText(e)}`, EXIT.input);
+    throw new CliError(source.acknowledges ? (e as Error).message : `cannot read input ${source.description}: ${errnoText(e)}`, EXIT.input);
   }
 }
 
@@ -348,6 +348,8 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
   let redisSource: RedisStreamSource | undefined;
   if (opts.redis) {
     const r = opts.redis;
+    // loaded only here: the pipe mode needs no Redis client (and see data/records.ts on what ioredis costs V8)
+    const { RedisStreamSource } = await import('../stream/redis-source');
     source = redisSource = new RedisStreamSource({ url: r.url, stream: r.stream, group: r.group, consumer: r.consumer, claimIdleMs: r.claimIdleMs, deadLetterStream: r.deadLetterStream, entriesPerRead: r.entriesPerRead });
     // the group first: an output may be a Redis stream on the same connection
     await openSource(source);

@@ -2,6 +2,9 @@
  * Decimal text to doubles without substrings: the record parsers' fast path.
  */
 
+// String methods as module constants, called with .call: see the note in data/records.ts.
+const charCodeAt = String.prototype.charCodeAt;
+
 /** Number(text), except that blank text is not a number (Number('  ') is 0). */
 function strictNumber(text: string): number {
   return text.trim() === '' ? NaN : Number(text);
@@ -22,7 +25,7 @@ export function parseDecimal(s: string, start: number, end: number): number {
   if (start >= end) return NaN; // Number('') would be 0
   let i = start;
   let negative = false;
-  let c = s.charCodeAt(i);
+  let c = charCodeAt.call(s, i);
   if (c === 45 || c === 43) {
     negative = c === 45;
     i++;
@@ -33,7 +36,7 @@ export function parseDecimal(s: string, start: number, end: number): number {
   let scale = 0;
   let seenDot = false;
   for (; i < end; i++) {
-    c = s.charCodeAt(i);
+    c = charCodeAt.call(s, i);
     if (c >= 48 && c <= 57) {
       digits++;
       if (mantissa === 0 && c === 48) {
@@ -54,7 +57,7 @@ export function parseDecimal(s: string, start: number, end: number): number {
     if (c !== 101 && c !== 69) return strictNumber(s.slice(start, end));
     i++;
     let expNegative = false;
-    c = s.charCodeAt(i);
+    c = charCodeAt.call(s, i);
     if (c === 45 || c === 43) {
       expNegative = c === 45;
       i++;
@@ -62,7 +65,7 @@ export function parseDecimal(s: string, start: number, end: number): number {
     let exp = 0;
     let expDigits = 0;
     for (; i < end; i++) {
-      c = s.charCodeAt(i);
+      c = charCodeAt.call(s, i);
       if (c < 48 || c > 57 || expDigits > 4) return strictNumber(s.slice(start, end));
       exp = exp * 10 + (c - 48);
       expDigits++;

@@ -3,6 +3,10 @@
  * endless line cannot exhaust memory: the bytes of an over-long line are
  * skipped up to its newline and the line is reported once, as too long.
  */
+
+// String methods as module constants, called with .call: see the note in data/records.ts.
+const charCodeAt = String.prototype.charCodeAt;
+const indexOf = String.prototype.indexOf;
 export class LineSplitter {
   private partial: Buffer[] = [];
   private partialBytes = 0;
@@ -27,7 +31,7 @@ export class LineSplitter {
       const text = chunk.toString('utf8', first + 1, last);
       let start = 0;
       for (;;) {
-        const nl = text.indexOf('\n', start);
+        const nl = indexOf.call(text, '\n', start);
         const end = nl < 0 ? text.length : nl;
         this.emit(text, start, end, onLine, onTooLong);
         if (nl < 0) break;
@@ -38,7 +42,7 @@ export class LineSplitter {
   }
 
   private emit(text: string, start: number, end: number, onLine: (line: string) => void, onTooLong: () => void): void {
-    if (end > start && text.charCodeAt(end - 1) === 13) end--;
+    if (end > start && charCodeAt.call(text, end - 1) === 13) end--;
     const line = text.slice(start, end);
     // a UTF-8 character takes at most 3 bytes per UTF-16 unit: count bytes only when it may matter
     if (3 * line.length > this.maxLineBytes && Buffer.byteLength(line) > this.maxLineBytes) onTooLong();

@@ -8,6 +8,12 @@
 import type { RecordEncoder } from '../model/encoder';
 import { parseDecimal, POW10 } from './decimal';
 
+// String methods as module constants, called with .call (`charCodeAt.call(line, i)`): once any loaded
+// code subclasses String (ioredis does), V8 in Node 20 no longer inlines `line.charCodeAt(i)`, and parsing
+// ran 3x slower; a module-level const is inlined either way (DEVELOPERS.md, "Known facts").
+const charCodeAt = String.prototype.charCodeAt;
+const indexOf = String.prototype.indexOf;
+
 export type InputFormat = 'csv' | 'ndjson';
 
 export type LineOutcome = { kind: 'header' } | { kind: 'record' } | { kind: 'reject'; reason: string };
@@ -110,7 +116,7 @@ export class RecordParser {
     for (let k = 0; k < n; k++) {
       const last = k === n - 1;
       // the last field runs to the end of the line and must hold no further comma
-      const end = last ? (line.indexOf(',', start) < 0 ? line.length : -1) : line.indexOf(',', start);
+      const end = last ? (indexOf.call(line, ',', start) < 0 ? line.length : -1) : indexOf.call(line, ',', start);
       if (end < 0) return false;
       const j = map ? (this.featureAt ??= inverse(map, n))[k] : k;
       if (j >= 0 && j < d) {
@@ -315,7 +321,7 @@ export class EncodedRecordParser {
         let h = 0;
         let end = pos;
         for (; end < len; end++) {
-          const ch = line.charCodeAt(end);
+          const ch = charCodeAt.call(line, end);
           if (ch === 44) break;
           h = (Math.imul(h, 31) + ch) | 0;
         }
@@ -325,7 +331,7 @@ export class EncodedRecordParser {
         if (code < 0) return false;
         const name = categoryNames[j][code];
         if (name.length !== end - pos) return false;
-        for (let k = 0; k < name.length; k++) if (name.charCodeAt(k) !== line.charCodeAt(pos + k)) return false;
+        for (let k = 0; k < name.length; k++) if (charCodeAt.call(name, k) !== charCodeAt.call(line, pos + k)) return false;
         if (onehot) out[o + code] = 1;
         else out[o] = code;
         pos = end + 1;
@@ -336,14 +342,14 @@ export class EncodedRecordParser {
       let digits = 0;
       let scale = 0;
       let c = 0;
-      while (i < len && (c = line.charCodeAt(i)) >= 48 && c <= 57) {
+      while (i < len && (c = charCodeAt.call(line, i)) >= 48 && c <= 57) {
         m = m * 10 + (c - 48);
         digits++;
         i++;
       }
       if (i < len && c === 46) {
         i++;
-        while (i < len && (c = line.charCodeAt(i)) >= 48 && c <= 57) {
+        while (i < len && (c = charCodeAt.call(line, i)) >= 48 && c <= 57) {
           m = m * 10 + (c - 48);
           digits++;
           scale++;
@@ -351,14 +357,14 @@ export class EncodedRecordParser {
         }
       }
       if (digits === 0 || digits > 15 || scale > 22) return false;
-      if (i < len ? line.charCodeAt(i) !== 44 : j < n - 1) return false;
+      if (i < len ? charCodeAt.call(line, i) !== 44 : j < n - 1) return false;
       out[o] = scale === 0 ? m : m / POW10[scale];
       pos = i + 1;
     }
     if (pos > len) return true;
     // up to two ignored fields after the model's columns
-    const comma = line.indexOf(',', pos);
-    return comma < 0 || line.indexOf(',', comma + 1) < 0;
+    const comma = indexOf.call(line, ',', pos);
+    return comma < 0 || indexOf.call(line, ',', comma + 1) < 0;
   }
 
   private slowCsv(line: string, out: Float64Array, offset: number): LineOutcome {
@@ -367,7 +373,7 @@ export class EncodedRecordParser {
     const n = this.nIn;
     let start = 0;
     for (let j = 0; j < n; j++) {
-      let end = line.indexOf(',', start);
+      let end = indexOf.call(line, ',', start);
       if (end < 0) {
         if (j < n - 1) return { kind: 'reject', reason: `expected ${n} to ${n + 2} fields, got ${j + 1}` };
         end = line.length;
@@ -404,7 +410,7 @@ export class EncodedRecordParser {
     if (start <= line.length) {
       // fields after the model's columns: at most two (label, difficulty), ignored
       let extra = 1;
-      for (let k = line.indexOf(',', start); k >= 0; k = line.indexOf(',', k + 1)) extra++;
+      for (let k = indexOf.call(line, ',', start); k >= 0; k = indexOf.call(line, ',', k + 1)) extra++;
       if (extra > 2) return { kind: 'reject', reason: `expected ${n} to ${n + 2} fields, got ${n + extra}` };
     }
     return RECORD;

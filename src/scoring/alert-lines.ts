@@ -7,6 +7,9 @@
 import { OTHER_CATEGORY } from '../model/encoder';
 import type { LoadedModel } from '../persist/bundle';
 
+// String methods as module constants, called with .call: see the note in data/records.ts.
+const charCodeAt = String.prototype.charCodeAt;
+
 /** The record an alert shows: feature values by name (raw fields and category names for a model with an encoder). */
 export function alertRecord(model: LoadedModel, values: Float64Array, offset: number): Record<string, number | string> {
   if (model.encoder) return model.encoder.decodeRow(values, offset);
@@ -252,7 +255,7 @@ export class AlertWriter {
   private ascii(text: string): void {
     const buf = this.buf;
     let p = this.pos;
-    for (let k = 0; k < text.length; k++) buf[p++] = text.charCodeAt(k);
+    for (let k = 0; k < text.length; k++) buf[p++] = charCodeAt.call(text, k);
     this.pos = p;
   }
 

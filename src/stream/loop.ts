@@ -12,7 +12,7 @@
  * (a whole chunk set aside by a broker source) or not processed (read after
  * the loop decided to stop; such a chunk is not acknowledged).
  */
-import { InputError, type InputFormat } from '../data/records';
+import { InputError, type InputFormat, type LineOutcome } from '../data/records';
 import { rejectLine, type RecordOrigin } from '../scoring/alert-lines';
 import type { RecordLineParser, ScoringPipeline } from '../scoring/pipeline';
 import type { DurableOutput } from './durable-output';
@@ -106,7 +106,12 @@ interface Cycle {
   unscored: number;
   /** every line of the cycle went through the parser (false while parsing) */
   parsed: boolean;
-  perChunk: Array<{ scored: number; anomalous: number; rejected: number; notProcessed: number; deadLettered: boolean }>;
+  /** per chunk (typed arrays: counted per record on the hot path) */
+  scored: Int32Array;
+  anomalous: Int32Array;
+  rejected: Int32Array;
+  notProcessed: Int32Array;
+  deadLettered: Uint8Array;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -133,7 +138,8 @@ export interface ScoringLoop {
  *   input and output errors end the loop with `stoppedBy` and `error` set
  */
 export function startScoringLoop(pipeline: ScoringPipeline, source: RecordSource, sinks: LoopSinks, options: LoopOptions): ScoringLoop {
-  const state: { stopped?: StopReason; cut: boolean } = { cut: false };
+  // every field present from the start: the hot loop reads this object, and a new field would change its shape
+  const state: { stopped: StopReason | undefined; cut: boolean } = { stopped: undefined, cut: false };
   const stop = (by: StopReason, cut: boolean) => {
     if (!state.stopped) state.stopped = by;
     state.cut ||= cut;
@@ -147,7 +153,7 @@ async function run(
   source: RecordSource,
   sinks: LoopSinks,
   options: LoopOptions,
-  state: { stopped?: StopReason; cut: boolean },
+  state: { stopped: StopReason | undefined; cut: boolean },
   stop: (by: StopReason, cut: boolean) => void,
 ): Promise<StreamSummary> {
   const d = pipeline.width;
@@ -218,35 +224,49 @@ async function run(
   let pending = 0;
   let pendingSince = 0;
 
-  /** the cycle holding row `row`, and the row's position in it */
-  const locate = (row: number): { c: Cycle; r: number } => {
-    for (const c of cycles) if (row >= c.rowStart && row < c.rowStart + c.rows) return { c, r: row - c.rowStart };
+  /** the open cycle holding row `row` (rows are numbered in reading order, cycles are in that order too) */
+  const cycleOf = (row: number): Cycle => {
+    for (let k = 0; k < cycles.length; k++) {
+      const c = cycles[k];
+      if (row < c.rowStart + c.rows) {
+        if (row >= c.rowStart) return c;
+        break;
+      }
+    }
     throw new Error(`internal: scored row ${row} belongs to no open cycle`);
   };
 
   const onScored = (b: ScoredBatch) => {
     const timestamp = new Date().toISOString();
+    const tags = b.tags;
     if (b.anomalies.length > 0) {
       const origin: RecordOrigin = {
         line: (i) => {
-          const { c, r } = locate(b.tags[i]);
+          const c = cycleOf(tags[i]);
+          const r = tags[i] - c.rowStart;
           return c.chunks[c.rowChunk[r]].firstLine + c.rowIndex[r];
         },
         prefix: (i) => {
-          const { c, r } = locate(b.tags[i]);
+          const c = cycleOf(tags[i]);
+          const r = tags[i] - c.rowStart;
           return source.origin(c.chunks[c.rowChunk[r]], c.rowIndex[r]);
         },
       };
       sinks.alerts.write(writer.write(b, timestamp, origin, b.explain));
-      for (const i of b.anomalies) {
-        const { c, r } = locate(b.tags[i]);
-        c.perChunk[c.rowChunk[r]].anomalous++;
+      const anomalies = b.anomalies;
+      for (let k = 0; k < anomalies.length; k++) {
+        const c = cycleOf(tags[anomalies[k]]);
+        c.anomalous[c.rowChunk[tags[anomalies[k]] - c.rowStart]]++;
       }
     }
-    for (let i = 0; i < b.rows; i++) {
-      const { c, r } = locate(b.tags[i]);
-      c.perChunk[c.rowChunk[r]].scored++;
-      c.unscored--;
+    // a batch's rows are consecutive: walk them cycle by cycle
+    for (let i = 0; i < b.rows; ) {
+      const c = cycleOf(tags[i]);
+      let r = tags[i] - c.rowStart;
+      const n = Math.min(b.rows - i, c.rows - r);
+      for (let m = 0; m < n; m++, r++) c.scored[c.rowChunk[r]]++;
+      c.unscored -= n;
+      i += n;
     }
     latency.add(b.latencyMs);
     scored += b.rows;
@@ -281,14 +301,13 @@ async function run(
       while (cycles.length > 0 && cycles[0].parsed && cycles[0].unscored === 0) ready.push(cycles.shift()!);
       if (ready.length === 0) return;
       {
-        const finished = ready.flatMap((c) => c.chunks.filter((_, k) => !c.perChunk[k].deadLettered && c.perChunk[k].notProcessed === 0));
+        const finished = ready.flatMap((c) => c.chunks.filter((_, k) => c.deadLettered[k] === 0 && c.notProcessed[k] === 0));
         if (sinks.ledger) {
           let text = '';
           for (const c of ready) {
             c.chunks.forEach((ch, k) => {
-              const s = c.perChunk[k];
-              if (s.deadLettered || s.notProcessed > 0) return;
-              text += `${JSON.stringify({ ...(ch.id === undefined ? {} : { entry: ch.id }), line: ch.firstLine, records: ch.lines.length, scored: s.scored, anomalous: s.anomalous, rejected: s.rejected, deliveries: ch.deliveries })}\n`;
+              if (c.deadLettered[k] === 1 || c.notProcessed[k] > 0) return;
+              text += `${JSON.stringify({ ...(ch.id === undefined ? {} : { entry: ch.id }), line: ch.firstLine, records: ch.lines.length, scored: c.scored[k], anomalous: c.anomalous[k], rejected: c.rejected[k], deliveries: ch.deliveries })}\n`;
             });
           }
           if (text !== '') sinks.ledger.write(text);
@@ -312,7 +331,7 @@ async function run(
 
   const reject = (c: Cycle, k: number, index: number, reason: string, text: string) => {
     rejected++;
-    c.perChunk[k].rejected++;
+    c.rejected[k]++;
     const key = reason.replace(/: .*$/, '');
     rejectReasons[key] = (rejectReasons[key] ?? 0) + 1;
     const chunk = c.chunks[k];
@@ -323,20 +342,82 @@ async function run(
   const deadLetter = async (c: Cycle, k: number, reason: string) => {
     const chunk = c.chunks[k];
     await source.deadLetter(chunk, reason);
-    c.perChunk[k].deadLettered = true;
+    c.deadLettered[k] = 1;
     deadLettered += chunk.lines.length;
     const key = reason.replace(/: .*$/, '').replace(/\d+/g, 'N');
     deadReasons[key] = (deadReasons[key] ?? 0) + chunk.lines.length;
     options.log(`dead-lettered ${chunk.id ?? 'chunk'} (${chunk.lines.length} records from line ${chunk.firstLine}): ${reason}`);
   };
 
-  /** parse one chunk's lines into the batch buffers */
+  /** a line the parser did not take as a record: a reject, or a header (the first line of a file or pipe) */
+  const notARecord = (c: Cycle, k: number, index: number, parser: RecordLineParser, outcome: LineOutcome, text: string) => {
+    if (outcome.kind === 'header' && !source.headerPerChunk) {
+      header++;
+      noteWarnings(parser);
+      return;
+    }
+    // a header line inside published data (a second capture concatenated) is not a record either
+    reject(c, k, index, outcome.kind === 'reject' ? outcome.reason : 'a CSV header line among the records', text);
+  };
+
+  /** a header the model cannot use: the line is the reject, then the input stops */
+  const unusableHeader = (c: Cycle, k: number, index: number, e: InputError, text: string) => {
+    reject(c, k, index, e.message, text);
+    inputError ??= `input error: ${e.message}`;
+    stop('input error', true);
+  };
+
+  const parseOne = (parser: RecordLineParser, text: string, c: Cycle, k: number, index: number): LineOutcome | undefined => {
+    try {
+      return parser.parse(text, current.values, pending * d);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      unusableHeader(c, k, index, e, text);
+      return undefined;
+    }
+  };
+
+  /**
+   * The hot loop: every line of a chunk into the batch buffers. Kept small and
+   * synchronous, with the rare cases in functions of their own, so that V8
+   * keeps it optimised (a branch first taken late deoptimises its function).
+   *
+   * @returns how many lines were handled (fewer than all once the loop is cut short)
+   */
+  const parseLines = (c: Cycle, k: number, parser: RecordLineParser, lines: ReadonlyArray<string | null>): number => {
+    const n = lines.length;
+    for (let index = 0; index < n; index++) {
+      if (state.cut) return index;
+      const text = lines[index];
+      if (text === null) {
+        reject(c, k, index, `line longer than ${options.maxLineBytes} bytes`, '');
+        continue;
+      }
+      if (pending === 0) pendingSince = performance.now();
+      const outcome = parseOne(parser, text, c, k, index);
+      if (outcome === undefined) continue;
+      if (outcome.kind !== 'record') {
+        notARecord(c, k, index, parser, outcome, text);
+        continue;
+      }
+      c.rowChunk[c.rows] = k;
+      c.rowIndex[c.rows] = index;
+      current.tags[pending] = rowSeq++;
+      c.rows++;
+      c.unscored++;
+      pending++;
+      if (pending === options.batchSize) flush();
+    }
+    return n;
+  };
+
+  /** one chunk: dead-letter it whole, or parse its lines */
   const parseChunk = async (c: Cycle, k: number) => {
     const chunk = c.chunks[k];
     if (chunk.deliveries > 1) redelivered++;
     linesRead += chunk.lines.length;
     if (state.cut) {
-      c.perChunk[k].notProcessed = chunk.lines.length;
+      c.notProcessed[k] = chunk.lines.length;
       notProcessed += chunk.lines.length;
       return;
     }
@@ -346,46 +427,11 @@ async function run(
     }
     const parser = parserFor(chunk);
     if (parser instanceof InputError) return deadLetter(c, k, `unusable CSV header: ${parser.message}`);
-    const lines = chunk.lines;
-    for (let index = 0; index < lines.length; index++) {
-      if (state.cut) {
-        // read after the decision to stop: accounted for, neither scored nor a reject
-        const rest = lines.length - index;
-        c.perChunk[k].notProcessed += rest;
-        notProcessed += rest;
-        return;
-      }
-      const text = lines[index];
-      if (text === null) {
-        reject(c, k, index, `line longer than ${options.maxLineBytes} bytes`, '');
-        continue;
-      }
-      if (pending === 0) pendingSince = performance.now();
-      let outcome;
-      try {
-        outcome = parser.parse(text, current.values, pending * d);
-      } catch (e) {
-        if (!(e instanceof InputError)) throw e;
-        reject(c, k, index, e.message, text); // the line is accounted for, then the input stops
-        inputError ??= `input error: ${e.message}`;
-        stop('input error', true);
-        continue;
-      }
-      if (outcome.kind === 'record') {
-        c.rowChunk[c.rows] = k;
-        c.rowIndex[c.rows] = index;
-        current.tags[pending] = rowSeq++;
-        c.rows++;
-        c.unscored++;
-        pending++;
-        if (pending === options.batchSize) flush();
-      } else if (outcome.kind === 'header' && !source.headerPerChunk) {
-        header++;
-        noteWarnings(parser);
-      } else {
-        // a header line inside published data (a second capture concatenated) is not a record either
-        reject(c, k, index, outcome.kind === 'reject' ? outcome.reason : 'a CSV header line among the records', text);
-      }
+    const handled = parseLines(c, k, parser, chunk.lines);
+    if (handled < chunk.lines.length) {
+      // read after the decision to stop: accounted for, neither scored nor a reject
+      c.notProcessed[k] += chunk.lines.length - handled;
+      notProcessed += chunk.lines.length - handled;
     }
     noteWarnings(parser);
   };
@@ -448,7 +494,11 @@ async function run(
         rowIndex: new Int32Array(lines),
         unscored: 0,
         parsed: false,
-        perChunk: chunks.map(() => ({ scored: 0, anomalous: 0, rejected: 0, notProcessed: 0, deadLettered: false })),
+        scored: new Int32Array(chunks.length),
+        anomalous: new Int32Array(chunks.length),
+        rejected: new Int32Array(chunks.length),
+        notProcessed: new Int32Array(chunks.length),
+        deadLettered: new Uint8Array(chunks.length),
       };
       cycles.push(c);
       try {

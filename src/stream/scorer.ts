@@ -76,6 +76,9 @@ export interface ScorerWorkerData {
   explain: number;
 }
 
+/** a scoring worker that has not answered a batch after this long is terminated and the stream stops with the error */
+export const SCORER_JOB_TIMEOUT_MS = 120_000;
+
 /** compiled worker entry (tests run src/, so point at dist/) */
 export const SCORER_WORKER_FILE = distFile('stream/scorer-worker.js');
 
@@ -108,7 +111,9 @@ export class WorkerScorer implements BatchScorer {
     workerFile: string = SCORER_WORKER_FILE,
   ) {
     const workerData: ScorerWorkerData = { modelPath, checksum, explain };
-    this.pool = new WorkerPool<WorkerRequest, WorkerReply>({ file: workerFile, maxWorkers: 1, workerData });
+    // a batch takes milliseconds (seconds with --explain on a big one): a worker silent this long is stuck,
+    // and the stream fails loudly instead of hanging
+    this.pool = new WorkerPool<WorkerRequest, WorkerReply>({ file: workerFile, maxWorkers: 1, workerData, jobTimeoutMs: SCORER_JOB_TIMEOUT_MS });
     this.pool.worker(0); // start now: the worker loads the bundle while the first batch is read
   }
 
