@@ -5,6 +5,7 @@
  * and detection rate per attack family at fixed false-positive rates. Shared by
  * `npm run evaluate`, `npm run bench:real`, notebook 09 and the tests.
  */
+import { modelInput } from '../model/model-input';
 import { createMatrix, type Matrix } from '../core/matrix';
 import { DEFAULT_PARAMS, type Params } from '../core/params';
 import { averagePrecision, precisionRecallFscoreSupport, rocAuc, summarizeDetection } from '../eval/metrics';
@@ -282,8 +283,7 @@ export function evaluateRealTraffic(
 export function realTrafficBundle(prepared: PreparedTraffic, trainFile: FlowRecords, seed: number, forestSettings: ForestSettings = REAL_TRAFFIC_FOREST, createdAt?: Date): ModelBundle {
   const { forest } = fitAndScoreTest({ ...prepared, testX: createMatrix(0, prepared.trainX.cols) }, seed, forestSettings);
   const params: Params = { ...DEFAULT_PARAMS, ...forestSettings, seed, nFeatures: prepared.encoder.columns.length };
-  const fileX = prepared.scaler.transform(prepared.encoder.transform(trainFile).X);
-  const fileScores = forest.scoreSamples(fileX);
+  const fileScores = forest.scoreSamples(modelInput({ encoder: prepared.encoder, scaler: prepared.scaler, featureNames: prepared.encoder.inputNames }, trainFile));
   const metrics = summarizeDetection(trainFile.y, fileScores, predictFromDecision(decisionFromScores(fileScores, forest.offset)));
   return createBundle(
     {
