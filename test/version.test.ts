@@ -36,10 +36,11 @@ describe('package', () => {
   it('src/index.ts lists the public API name by name: no export *, no internals or test hooks', () => {
     const index = readFileSync(join(__dirname, '..', 'src', 'index.ts'), 'utf8');
     expect(index).not.toMatch(/export \*/);
-    for (const name of ['canonicalJson', 'bundleContent', 'pathLengthSums', 'kernelRowsWalked', 'completeLayout', 'serveJobs', 'npSum']) {
+    // internals, and the scoring names that the one pipeline replaced
+    for (const name of ['canonicalJson', 'bundleContent', 'pathLengthSums', 'kernelRowsWalked', 'completeLayout', 'serveJobs', 'npSum', 'InlineScorer', 'WorkerScorer', 'SCORER_WORKER_FILE', 'isMalformedEntry', 'scoreRows', 'scoreRequest', 'startGroupConsumer', 'createRecordParser']) {
       expect(lib, name).not.toHaveProperty(name);
     }
-    for (const name of ['shapValues' in lib.IsolationForest.prototype ? 'IsolationForest' : 'missing shapValues', 'readModelKey', 'RecordEncoder', 'runFailoverDrill', 'explainRecords', 'evaluateRealTraffic']) {
+    for (const name of ['shapValues' in lib.IsolationForest.prototype ? 'IsolationForest' : 'missing shapValues', 'readModelKey', 'RecordEncoder', 'runFailoverDrill', 'explainRecords', 'evaluateRealTraffic', 'ScoringPipeline', 'scoreRecords', 'startScoringLoop', 'findRedisServer']) {
       expect(lib, name).toHaveProperty(name);
     }
   });
