@@ -12,7 +12,7 @@ import {
   summarizeDetection,
   type Label,
 } from '../src/eval/metrics';
-import { readSharedJson } from './shared';
+import { readFixtureJson } from './fixtures';
 
 interface ReportCase {
   y_true: Label[];
@@ -28,11 +28,7 @@ interface RankingCase {
   roc_auc: number;
   average_precision: number;
 }
-const fixture = readSharedJson<{ classification_reports: ReportCase[]; ranking_scores: RankingCase[] }>(
-  'fixtures',
-  'sklearn',
-  'metrics_scaler_pca.json',
-);
+const fixture = readFixtureJson<{ classification_reports: ReportCase[]; ranking_scores: RankingCase[] }>('sklearn', 'metrics_scaler_pca.json');
 
 describe('classificationReport matches scikit-learn character for character', () => {
   fixture.classification_reports.forEach((c, k) => {

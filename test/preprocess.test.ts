@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fromRows, toRows } from '../src/core/matrix';
 import { PCAModel, StandardScaler } from '../src/model/preprocess';
 import { seedData, seedReference } from './seed';
-import { readSharedJson } from './shared';
+import { readFixtureJson } from './fixtures';
 
 interface ScalerPcaFixture {
   X: number[][];
@@ -13,7 +13,7 @@ interface ScalerPcaFixture {
   explained_variance_ratio: number[];
   projected: number[][];
 }
-const fx = readSharedJson<{ scaler_pca: ScalerPcaFixture }>('fixtures', 'sklearn', 'metrics_scaler_pca.json').scaler_pca;
+const fx = readFixtureJson<{ scaler_pca: ScalerPcaFixture }>('sklearn', 'metrics_scaler_pca.json').scaler_pca;
 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
   expect(actual.length, `${what} length`).toBe(expected.length);

@@ -1,6 +1,6 @@
 import { parseDatasetCsv } from '../src/data/csv';
 import type { Dataset } from '../src/data/simulate';
-import { readSharedJson, readSharedText } from './shared';
+import { readFixtureJson, readFixtureText } from './fixtures';
 
 export interface SklearnSeedReference {
   scaler_mean: number[];
@@ -20,10 +20,10 @@ let cached: Dataset | undefined;
 
 /** The reference script's exact data (numpy seed 42), read once per test file. */
 export function seedData(): Dataset {
-  cached ??= parseDatasetCsv(readSharedText('fixtures', 'seed', 'seed_data.csv'), 'seed_data.csv');
+  cached ??= parseDatasetCsv(readFixtureText('seed', 'seed_data.csv'), 'seed_data.csv');
   return cached;
 }
 
 export function seedReference(): SklearnSeedReference {
-  return readSharedJson<SklearnSeedReference>('fixtures', 'seed', 'sklearn_reference.json');
+  return readFixtureJson<SklearnSeedReference>('seed', 'sklearn_reference.json');
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { averagePathLength, IsolationForest } from '../src/model/forest';
 import { float32AtMost, type SklearnForestExport } from '../src/model/sklearn-import';
 import { fromRows } from '../src/core/matrix';
-import { readSharedJson } from './shared';
+import { readFixtureJson } from './fixtures';
 import { DEFAULT_PARAMS } from '../src/core/params';
 import { runPipeline, type PipelineResult } from '../src/workflow/pipeline';
 import { createBundle, loadBundle, saveBundle } from '../src/persist/bundle';
@@ -33,7 +33,7 @@ interface FixtureCase extends SklearnForestExport {
   shap_values: number[][];
 }
 
-const fixture = readSharedJson<{ generator: string; notes: string; cases: FixtureCase[] }>('fixtures', 'sklearn-forest', 'iforest_shap.json');
+const fixture = readFixtureJson<{ generator: string; notes: string; cases: FixtureCase[] }>('sklearn-forest', 'iforest_shap.json');
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
