@@ -514,7 +514,7 @@ async function run(
       if (source.acknowledges) flush();
       else if (pending > 0 && performance.now() - pendingSince >= options.maxWaitMs) flush();
       commitReady();
-      await scorer.waitUntil(2); // memory stays flat: at most two batches ahead of the alerts
+      await scorer.waitUntil(scorer.parallel + 1); // memory stays flat: a batch per worker and one more ahead of the alerts
       if (cycles.length > 3) await commitTail; // and at most a few cycles written but not yet acknowledged
     }
     flush();

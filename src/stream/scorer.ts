@@ -33,6 +33,8 @@ export interface BatchScorer {
   submit(values: Float64Array, tags: Float64Array, rows: number): void;
   /** batches submitted and not yet delivered */
   readonly inFlight: number;
+  /** batches scored at the same time (worker threads; 1 on the calling thread) */
+  readonly parallel: number;
   /** resolves once at most `n` batches are in flight */
   waitUntil(n: number): Promise<void>;
   close(): Promise<void>;
@@ -42,6 +44,7 @@ export interface BatchScorer {
 export class InlineScorer implements BatchScorer {
   private next = 0;
   readonly inFlight = 0;
+  readonly parallel = 1;
 
   constructor(
     private readonly pipeline: ScoringPipeline,
@@ -102,6 +105,7 @@ export class WorkerScorer implements BatchScorer {
    * @param explain - drivers per alert (0 = none), as the caller's pipeline
    * @param onScored - receives each scored batch, in submission order
    * @param workerFile - the worker entry (default: SCORER_WORKER_FILE)
+   * @param parallel - worker threads; batches go to the least busy one and are still delivered in order (default 1)
    */
   constructor(
     modelPath: string,
@@ -109,12 +113,13 @@ export class WorkerScorer implements BatchScorer {
     explain: number,
     private readonly onScored: (b: ScoredBatch) => void,
     workerFile: string = SCORER_WORKER_FILE,
+    readonly parallel = 1,
   ) {
     const workerData: ScorerWorkerData = { modelPath, checksum, explain };
     // a batch takes milliseconds (seconds with --explain on a big one): a worker silent this long is stuck,
     // and the stream fails loudly instead of hanging
-    this.pool = new WorkerPool<WorkerRequest, WorkerReply>({ file: workerFile, maxWorkers: 1, workerData, jobTimeoutMs: SCORER_JOB_TIMEOUT_MS });
-    this.pool.worker(0); // start now: the worker loads the bundle while the first batch is read
+    this.pool = new WorkerPool<WorkerRequest, WorkerReply>({ file: workerFile, maxWorkers: parallel, workerData, jobTimeoutMs: SCORER_JOB_TIMEOUT_MS });
+    for (let k = 0; k < parallel; k++) this.pool.worker(k); // start now: the workers load the bundle while the first batch is read
   }
 
   get inFlight(): number {
@@ -178,12 +183,17 @@ export class WorkerScorer implements BatchScorer {
 }
 
 /**
- * A worker when there is a second core to run it on, else the calling thread.
+ * Where batches are scored, for `--threads N` (threads in all, the reading one
+ * included): N - 1 worker threads, or N when the pipeline explains (TreeSHAP
+ * then costs far more than reading and parsing, and the reading thread mostly
+ * waits); the calling thread alone for N = 1 or on a single core.
  *
- * @param pipeline - the caller's pipeline (the worker builds the same one from `modelPath`)
+ * @param pipeline - the caller's pipeline (the workers build the same one from `modelPath`)
  * @param modelPath - the bundle file the pipeline's model was loaded from
  */
 export function createBatchScorer(pipeline: ScoringPipeline, modelPath: string, threads: number, onScored: (b: ScoredBatch) => void): BatchScorer {
-  if (threads > 1 && availableParallelism() > 1) return new WorkerScorer(modelPath, pipeline.model.checksum, pipeline.explainK, onScored);
-  return new InlineScorer(pipeline, onScored);
+  const cores = availableParallelism();
+  if (threads <= 1 || cores <= 1) return new InlineScorer(pipeline, onScored);
+  const workers = Math.max(1, Math.min(pipeline.explainK > 0 ? threads : threads - 1, cores));
+  return new WorkerScorer(modelPath, pipeline.model.checksum, pipeline.explainK, onScored, SCORER_WORKER_FILE, workers);
 }
