@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -107,6 +107,21 @@ describe('WorkerScorer (on the worker pool) against InlineScorer', () => {
     await expect(scorer.close()).rejects.toThrow(/no-scorer-worker\.js failed/);
     expect(got).toEqual([]);
   }, 60_000);
+
+  it('workers that return nothing (stuck) are terminated after the watchdog time: the waiters fail with a clear error, nothing hangs', async () => {
+    const stuck = join(mkdtempSync(join(tmpdir(), 'stream-')), 'stuck-worker.js');
+    // a real worker thread that takes every job and never answers
+    writeFileSync(stuck, "require('node:worker_threads').parentPort.on('message', () => {});\n");
+    const scorer = new WorkerScorer(path, model.checksum, 0, () => undefined, stuck, 1, 400);
+    const b = copy(batches[0]);
+    const t0 = performance.now();
+    scorer.submit(b.values, b.tags, b.rows);
+    await expect(scorer.waitUntil(0)).rejects.toThrow(new RegExp(`scoring worker gave no result for 400 ms with 1 batches out \\(${stuck.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): terminated`));
+    expect(performance.now() - t0).toBeLessThan(5000);
+    const c = copy(batches[1]);
+    expect(() => scorer.submit(c.values, c.tags, c.rows)).toThrow(/gave no result/);
+    await expect(scorer.close()).rejects.toThrow(/gave no result/);
+  }, 30_000);
 
   it('a bundle changed since it was loaded fails the batch with the reason', async () => {
     const scorer = new WorkerScorer(path, 'not-the-checksum', 0, () => undefined);
