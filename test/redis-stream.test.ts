@@ -3,15 +3,15 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Redis from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useThrowawayRedis } from './throwaway-redis';
 import { loadBundle, saveBundle } from '../src/persist/bundle';
 import { DEFAULT_PARAMS } from '../src/core/params';
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { simulateBatch } from '../src/data/simulate';
 import { processBatch } from '../src/stream/batch';
 import { fromRows } from '../src/core/matrix';
-import { redisServerVersion, startRedisServer, type RedisServerHandle } from '../src/stream/redis-server';
+import { startRedisServer } from '../src/stream/redis-server';
 import type { AlertLine } from '../src/scoring/alert-lines';
 import type { StreamSummary } from '../src/stream/loop';
 import { readCompleteNdjson, runFailoverDrill, type LedgerLine, type RejectLine } from '../src/stream/failover-drill';
@@ -29,22 +29,7 @@ const modelPath = join(dir, 'model.json');
 saveBundle(modelPath, bundleFromPipeline(runPipeline(params)));
 const model = loadBundle(modelPath);
 
-let redis: RedisServerHandle;
-let client: Redis;
-
-beforeAll(async () => {
-  if (redisServerVersion() === undefined) {
-    throw new Error('redis-server is not installed: these tests need it (Debian/Ubuntu: sudo apt-get install redis-server); .ci/run installs it');
-  }
-  redis = await startRedisServer();
-  client = new Redis(redis.url, { protocol: 2, lazyConnect: true });
-  await client.connect();
-});
-
-afterAll(async () => {
-  client?.disconnect();
-  await redis?.stop();
-});
+const redis = useThrowawayRedis();
 
 interface Run {
   code: number | null;
@@ -78,7 +63,7 @@ const ndjson = readCompleteNdjson;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function pendingCount(stream: string, group: string): Promise<number> {
-  const r = (await client.call('XPENDING', stream, group)) as [number];
+  const r = (await redis.client.call('XPENDING', stream, group)) as [number];
   return Number(r[0]);
 }
 
@@ -145,7 +130,7 @@ describe('startRedisServer', () => {
       'redis-server-not-installed not found (or older than Redis 7): run `npm run setup` (it installs an embedded server into .venv), or install Redis 7+ (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)',
     );
     const other = await startRedisServer();
-    expect(other.port).not.toBe(redis.port);
+    expect(other.port).not.toBe(redis.server.port);
     expect(() => process.kill(other.pid, 0)).not.toThrow();
     await other.stop();
     expect(() => process.kill(other.pid, 0)).toThrow(); // gone
@@ -158,7 +143,7 @@ describe('npm run publish', () => {
     const r = await publish('pub', text, ['--records-per-entry', '2', '--max-line-bytes', '200', '--summary-json', join(dir, 'pub-summary.json')]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('{"line":5,"reason":"line longer than 200 bytes, not published"}');
-    const entries = (await client.xrange('pub', '-', '+')).map(([, f]) => Object.fromEntries(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i], f[2 * i + 1]])));
+    const entries = (await redis.client.xrange('pub', '-', '+')).map(([, f]) => Object.fromEntries(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i], f[2 * i + 1]])));
     expect(entries).toEqual([
       { line: '2', data: '1,2,3,4,5\n2,3,4,5,6', header: 'f1,f2,f3,f4,f5' },
       { line: '4', data: '3,4,5,6,7', header: 'f1,f2,f3,f4,f5' },
@@ -190,7 +175,7 @@ describe('npm run stream -- --redis: a consumer group', () => {
     // the drill publishes, runs a and b (the real command), kills a while it holds entries, and waits for b to drain the group
     const drill = await runFailoverDrill({ modelPath, input, workDir: join(dir, 'drill'), redisUrl: redis.url, stream: 'flows', group: 'scorers', killAfterEntries: 20, timeoutMs: 110_000 });
     expect(drill.entries).toBe(2000);
-    expect(await client.xlen('flows')).toBe(2000);
+    expect(await redis.client.xlen('flows')).toBe(2000);
     const [a, b] = drill.consumers;
     expect(a.signal).toBe('SIGKILL');
     expect(drill.kill.pendingEntries).toBeGreaterThan(0);
@@ -201,11 +186,11 @@ describe('npm run stream -- --redis: a consumer group', () => {
     expect(sb.linesRead).toBe(sb.recordsScored + sb.recordsRejected + sb.recordsDeadLettered);
     expect(await pendingCount('flows', 'scorers')).toBe(0);
     expect(drill.lagAfter).toBe(0);
-    expect(await client.xlen('flows:dead')).toBe(0);
+    expect(await redis.client.xlen('flows:dead')).toBe(0);
 
     // every entry was finished (written, then acked) by a or b; its records add up (the drill throws on conflicting copies)
     expect(drill.records).toMatchObject({ published: 200_000, scored: good.size, rejected: bad.size, deadLettered: 0, missing: 0 });
-    const ids = (await client.xrange('flows', '-', '+')).map(([id]) => id);
+    const ids = (await redis.client.xrange('flows', '-', '+')).map(([id]) => id);
     const ledger = [...ndjson<Ledger>(a.files.ledger), ...ndjson<Ledger>(b.files.ledger)];
     expect([...new Set(ledger.map((l) => l.entry))].sort()).toEqual([...ids].sort());
     for (const l of ledger) expect(l.scored + l.rejected).toBe(l.records);
@@ -237,9 +222,9 @@ describe('npm run stream -- --redis: a consumer group', () => {
   it('a restarted consumer first re-reads its own unacknowledged entries', async () => {
     const { text, good, bad } = capture(3000, 900);
     expect((await publish('restart', text, ['--records-per-entry', '100'])).code).toBe(0);
-    await client.call('XGROUP', 'CREATE', 'restart', 'g', '0');
+    await redis.client.call('XGROUP', 'CREATE', 'restart', 'g', '0');
     // "c" reads 10 entries and dies before acknowledging them
-    const read = (await client.call('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', 10, 'STREAMS', 'restart', '>')) as [[string, Array<[string, string[]]>]];
+    const read = (await redis.client.call('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', 10, 'STREAMS', 'restart', '>')) as [[string, Array<[string, string[]]>]];
     const held = read[0][1].map(([id]) => id);
     expect(held.length).toBe(10);
     // claims are off (an hour), so only c itself can finish them; 3 per read: the re-read walks its pending list in pages
@@ -260,12 +245,12 @@ describe('npm run stream -- --redis: a consumer group', () => {
   it('moves entries delivered more than --max-deliveries times, and foreign entries, to the dead-letter stream with the reason', async () => {
     const { text, good, bad } = capture(1000, 1300);
     expect((await publish('poison', text, ['--records-per-entry', '100'])).code).toBe(0);
-    const foreign = await client.xadd('poison', '*', 'something', 'else');
-    await client.call('XGROUP', 'CREATE', 'poison', 'g', '0');
-    const read = (await client.call('XREADGROUP', 'GROUP', 'g', 'ghost', 'COUNT', 3, 'STREAMS', 'poison', '>')) as [[string, Array<[string, string[]]>]];
+    const foreign = await redis.client.xadd('poison', '*', 'something', 'else');
+    await redis.client.call('XGROUP', 'CREATE', 'poison', 'g', '0');
+    const read = (await redis.client.call('XREADGROUP', 'GROUP', 'g', 'ghost', 'COUNT', 3, 'STREAMS', 'poison', '>')) as [[string, Array<[string, string[]]>]];
     const poisoned = read[0][1].map(([id]) => id);
     // as if three consumers in a row had crashed on them: delivered 5 times so far
-    await client.call('XCLAIM', 'poison', 'g', 'ghost', 0, ...poisoned, 'RETRYCOUNT', 5);
+    await redis.client.call('XCLAIM', 'poison', 'g', 'ghost', 0, ...poisoned, 'RETRYCOUNT', 5);
     const r = await finish(startCli('stream.js', consumerArgs('poison', 'g', 'live', ['--claim-idle-ms', '0', '--max-deliveries', '3', '--exit-when-idle', '500', '--dead-letter-stream', 'poison:dlq'])), 60_000);
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(readFileSync(join(dir, 'poison-live-summary.json'), 'utf8')) as StreamSummary;
@@ -275,7 +260,7 @@ describe('npm run stream -- --redis: a consumer group', () => {
     expect(s.recordsScored + s.recordsRejected).toBe(700);
     expect(s.recordsScored + s.recordsRejected + s.recordsDeadLettered).toBe(good.size + bad.size);
     expect(await pendingCount('poison', 'g')).toBe(0);
-    const dlq = (await client.xrange('poison:dlq', '-', '+')).map(([, f]) => Object.fromEntries(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i], f[2 * i + 1]])));
+    const dlq = (await redis.client.xrange('poison:dlq', '-', '+')).map(([, f]) => Object.fromEntries(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i], f[2 * i + 1]])));
     expect(dlq.map((e) => e.id).sort()).toEqual([...poisoned, foreign].sort());
     for (const e of dlq.filter((x) => x.id !== foreign)) {
       expect(e.reason).toBe('delivered 6 times, more than --max-deliveries 3: the consumers that took it stopped before acknowledging it');
@@ -338,10 +323,10 @@ describe('npm run stream -- --redis: a consumer group', () => {
     const r = await finish(startCli('stream.js', [...args, '--alerts-stream', 'tostreams:alerts', '--rejects-stream', 'tostreams:rejects']), 60_000);
     expect(r.code, r.stderr).toBe(0);
     const flagged = expectedAlerts(good);
-    const alerts = (await client.xrange('tostreams:alerts', '-', '+')).map(([, f]) => JSON.parse(f[1]) as AlertLine);
+    const alerts = (await redis.client.xrange('tostreams:alerts', '-', '+')).map(([, f]) => JSON.parse(f[1]) as AlertLine);
     expect(new Set(alerts.map((a) => a.line))).toEqual(new Set(flagged.keys()));
     expect(alerts).toHaveLength(flagged.size);
-    expect(await client.xlen('tostreams:rejects')).toBe(bad.size);
+    expect(await redis.client.xlen('tostreams:rejects')).toBe(bad.size);
     expect(await pendingCount('tostreams', 'g')).toBe(0);
   });
 });

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useThrowawayRedis } from './throwaway-redis';
 import { filterFlowRecords } from '../src/data/flows';
 import { loadNslKdd } from '../src/data/nslkdd-files';
 import { readTextFile } from '../src/data/textfile';
@@ -12,7 +13,7 @@ import { saveBundle } from '../src/persist/bundle';
 import type { AlertLine } from '../src/scoring/alert-lines';
 import { readCompleteNdjson, runFailoverDrill, type LedgerLine } from '../src/stream/failover-drill';
 import type { StreamSummary } from '../src/stream/loop';
-import { startRedisServer, type RedisServerHandle } from '../src/stream/redis-server';
+import { startRedisServer } from '../src/stream/redis-server';
 import { prepareRealTraffic, realTrafficBundle } from '../src/workflow/real-traffic';
 
 /**
@@ -49,19 +50,7 @@ const linesFile = (name: string, n: number): string => {
   return path;
 };
 
-let redis: RedisServerHandle;
-let client: Redis;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  client = new Redis(redis.url, { protocol: 2, lazyConnect: true });
-  await client.connect();
-});
-
-afterAll(async () => {
-  client?.disconnect();
-  await redis?.stop();
-});
+const redis = useThrowawayRedis();
 
 interface Run {
   code: number | null;
@@ -146,7 +135,7 @@ describe('the model key in every mode', () => {
       expect(unsigned.stderr.trim().split('\n')).toHaveLength(1);
     }
     // nothing was consumed by the refused consumers
-    const groups = (await client.call('XINFO', 'GROUPS', 'keys')) as unknown[];
+    const groups = (await redis.client.call('XINFO', 'GROUPS', 'keys')) as unknown[];
     expect(groups).toHaveLength(0);
     // the right key scores, in both modes, from the file or the environment
     expect((await pipe(signedPath, ['--key-file', keyFile])).code).toBe(0);
