@@ -6,7 +6,11 @@ import { type Params } from '../core/params';
 import { checkRowsPerTree, savedForestProblem, validateForestOptions } from './forest-params';
 import { createRng, sampleWithoutReplacement, type Rng } from '../core/rng';
 import { buildShapTables, treeShap, type ShapExplanation, type ShapTables } from '../explain/treeshap';
+import type { IsolationForestJSON } from './forest-json';
 import { sklearnToForestJSON, type SklearnForestExport } from './sklearn-import';
+
+// the saved form lives in forest-json.ts (so that sklearn-import need not import this module); importers of the forest find it here too
+export type { IsolationForestJSON } from './forest-json';
 
 /** np.euler_gamma, the constant scikit-learn uses in c(n). */
 export const EULER_GAMMA = 0.5772156649015329;
@@ -138,30 +142,6 @@ export interface IsolationForestOptions {
 
 /** scikit-learn treats a feature whose range in a node is below this as constant (tree/_splitter.pyx). */
 const FEATURE_THRESHOLD = 1e-7;
-
-export interface IsolationForestJSON {
-  kind: 'IsolationForest';
-  nFeatures: number;
-  nEstimators: number;
-  /** rows drawn per tree (psi) */
-  maxSamples: number;
-  /** height limit ceil(log2(psi)) */
-  maxDepth: number;
-  contamination: number | 'auto';
-  offset: number;
-  seed: number | string;
-  /** nodes in each tree, in tree order */
-  nodeCounts: number[];
-  /**
-   * All trees' nodes in pre-order (a node's left child is the next node), as
-   * base64 of little-endian typed arrays: feature Int16 (-1 = leaf), threshold
-   * Float32 (go left when x <= threshold), right Int32 (index of the right child
-   * within its tree; for a leaf, the number of training rows that reached it).
-   */
-  feature: string;
-  threshold: string;
-  right: string;
-}
 
 /** Growable typed-array node storage used while training one tree. */
 class TreeBuilder {

@@ -15,7 +15,7 @@
  * that is depth (root = 0) + c(n), exactly what our forest stores, and the
  * normaliser is n_estimators * c(max_samples_).
  */
-import type { IsolationForestJSON } from './forest';
+import type { IsolationForestJSON } from './forest-json';
 
 /** One tree as exported: scikit-learn's `tree_` arrays plus `estimators_features_[t]`. */
 export interface SklearnTreeExport {
