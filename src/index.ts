@@ -30,7 +30,7 @@ export { OTHER_CATEGORY, RecordEncoder, type CategoricalEncoding, type EncodedCo
 export { type SklearnForestExport, type SklearnTreeExport } from './model/sklearn-import';
 
 // Why a row was flagged: exact TreeSHAP and its presentation
-export { buildShapTables, gaussLegendre01, treeShap, treeShapRows, type ShapExplanation, type ShapTables } from './explain/treeshap';
+export { buildShapTables, gaussLegendre01, treeShap, treeShapRows, type ShapExplanation, type ShapTables } from './model/treeshap';
 export { groupContributions, topDrivers, toScoreUnits, type Driver, type FeatureGroup, type ScoreUnitExplanation } from './explain/contributions';
 export { alertDrivers, alertDriversJson, describeDriver, explainAlerts, explainRecords, explanationSteps, featureImportance, formatRawValue, originalFeatureGroups, type AlertDriver, type AlertExplanation, type ContributionUnits, type ExplainableModel, type FeatureImportance, type RawValue, type RecordExplanations } from './explain/alerts';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { averagePathLength, IsolationForest } from '../src/model/forest';
 import { createMatrix, type Matrix } from '../src/core/matrix';
 import { createRng } from '../src/core/rng';
-import { gaussLegendre01 } from '../src/explain/treeshap';
+import { gaussLegendre01 } from '../src/model/treeshap';
 import { groupContributions, toScoreUnits, topDrivers } from '../src/explain/contributions';
 import type { FlatForest } from '../src/model/kernel/forest-kernel';
 

@@ -15,7 +15,7 @@ import { relative } from 'node:path';
 import { DEFAULT_PARAMS } from '../core/params';
 import { simulateBatch, simulateTraffic } from '../data/simulate';
 import { IsolationForest } from '../model/forest';
-import { buildShapTables } from '../explain/treeshap';
+import { buildShapTables } from '../model/treeshap';
 import { textTable, type TableRow } from '../notebook/tables';
 import { Workspace } from '../persist/workspace';
 

@@ -14,7 +14,7 @@ import { averagePathLength, type IsolationForest } from '../model/forest';
 import { modelInput } from '../model/model-input';
 import type { StandardScaler } from '../model/preprocess';
 import { groupContributions, toScoreUnits, topDrivers, type FeatureGroup } from './contributions';
-import type { ShapExplanation } from './treeshap';
+import type { ShapExplanation } from '../model/treeshap';
 
 /** The parts of a loaded model bundle an explanation needs (a `LoadedModel` fits). */
 export interface ExplainableModel {

@@ -4,7 +4,7 @@
  */
 import type { Matrix } from '../core/matrix';
 import { averagePathLength } from '../model/forest';
-import type { ShapExplanation } from './treeshap';
+import type { ShapExplanation } from '../model/treeshap';
 
 /** An original feature and the encoded columns it became (e.g. the one-hot columns of a categorical feature). */
 export interface FeatureGroup {

@@ -5,7 +5,7 @@ import { type Matrix } from '../core/matrix';
 import { type Params } from '../core/params';
 import { checkRowsPerTree, savedForestProblem, validateForestOptions } from './forest-params';
 import { createRng, sampleWithoutReplacement, type Rng } from '../core/rng';
-import { buildShapTables, treeShap, type ShapExplanation, type ShapTables } from '../explain/treeshap';
+import { buildShapTables, treeShap, type ShapExplanation, type ShapTables } from './treeshap';
 import type { IsolationForestJSON } from './forest-json';
 import { sklearnToForestJSON, type SklearnForestExport } from './sklearn-import';
 

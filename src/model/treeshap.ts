@@ -42,7 +42,7 @@
  * forests.
  */
 import type { Matrix } from '../core/matrix';
-import type { FlatForest } from '../model/kernel/forest-kernel';
+import type { FlatForest } from './kernel/forest-kernel';
 
 /** SHAP values of the mean path length; see {@link IsolationForest.shapValues}. */
 export interface ShapExplanation {
