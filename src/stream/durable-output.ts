@@ -14,7 +14,6 @@
  * A sink that fails keeps its first error: `failure` holds it, `onFailure`
  * hears of it at once, and every later commit rejects with it.
  */
-import { closeSync, openSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type Redis from 'ioredis';
 
@@ -87,9 +86,7 @@ export class FileOutput extends QueuedOutput {
    * @throws the file system's error (ENOENT, EACCES, ...) when the file cannot be opened
    */
   static async open(path: string, mode: 'w' | 'a', durable: boolean): Promise<FileOutput> {
-    // synchronous probe first: the error names the path and shows before any await
-    closeSync(openSync(path, mode));
-    return new FileOutput(path, await open(path, 'a'), durable);
+    return new FileOutput(path, await open(path, mode), durable);
   }
 
   protected async deliver(pieces: Array<string | Uint8Array>): Promise<void> {

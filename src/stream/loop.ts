@@ -300,30 +300,30 @@ async function run(
       const ready: Cycle[] = [];
       while (cycles.length > 0 && cycles[0].parsed && cycles[0].unscored === 0) ready.push(cycles.shift()!);
       if (ready.length === 0) return;
-      {
-        const finished = ready.flatMap((c) => c.chunks.filter((_, k) => c.deadLettered[k] === 0 && c.notProcessed[k] === 0));
-        if (sinks.ledger) {
-          let text = '';
-          for (const c of ready) {
-            c.chunks.forEach((ch, k) => {
-              if (c.deadLettered[k] === 1 || c.notProcessed[k] > 0) return;
-              text += `${JSON.stringify({ ...(ch.id === undefined ? {} : { entry: ch.id }), line: ch.firstLine, records: ch.lines.length, scored: c.scored[k], anomalous: c.anomalous[k], rejected: c.rejected[k], deliveries: ch.deliveries })}\n`;
-            });
+      // a chunk is finished unless it was dead-lettered (acknowledged by the source) or cut short (left pending)
+      const finished: SourceChunk[] = [];
+      let ledger = '';
+      for (const c of ready) {
+        c.chunks.forEach((ch, k) => {
+          if (c.deadLettered[k] === 1 || c.notProcessed[k] > 0) return;
+          finished.push(ch);
+          if (sinks.ledger) {
+            ledger += `${JSON.stringify({ ...(ch.id === undefined ? {} : { entry: ch.id }), line: ch.firstLine, records: ch.lines.length, scored: c.scored[k], anomalous: c.anomalous[k], rejected: c.rejected[k], deliveries: ch.deliveries })}\n`;
           }
-          if (text !== '') sinks.ledger.write(text);
-        }
+        });
+      }
+      if (ledger !== '') sinks.ledger!.write(ledger);
+      try {
+        await Promise.all([sinks.alerts.commit(), sinks.rejects.commit(), sinks.ledger?.commit()]);
+      } catch {
+        return; // the sink's onFailure has stopped the loop and said why
+      }
+      if (source.acknowledges && finished.length > 0) {
         try {
-          await Promise.all([sinks.alerts.commit(), sinks.rejects.commit(), sinks.ledger?.commit()]);
-        } catch {
-          return; // the sink's onFailure has stopped the loop and said why
-        }
-        if (source.acknowledges && finished.length > 0) {
-          try {
-            await source.ack(finished);
-          } catch (e) {
-            inputError ??= `cannot acknowledge on ${source.description}: ${(e as Error).message}`;
-            stop('input error', true);
-          }
+          await source.ack(finished);
+        } catch (e) {
+          inputError ??= `cannot acknowledge on ${source.description}: ${(e as Error).message}`;
+          stop('input error', true);
         }
       }
     });
