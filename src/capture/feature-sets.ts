@@ -1,0 +1,81 @@
+/**
+ * Which flow fields a model learns from, and how flow records become the labelled
+ * columns (data/flows.ts FlowRecords) that the evaluation protocol and the encoder read.
+ *
+ * Identifiers are never features: addresses and ports name endpoints (a model that
+ * learns "10.0.0.5 is normal" learns the lab, not the traffic), absolute times name the
+ * day, and expiration_id says how the meter ended the flow. What remains:
+ * - `flow`: nfstream's per-flow statistics (durations, packets and bytes each way,
+ *   packet sizes, inter-arrival times, TCP flag counts), 57 fields;
+ * - `window`: the NSL-KDD-style window features (capture/windows.ts), 20 fields;
+ * - `all`: both.
+ * Every count, byte total, duration and size is heavy-tailed, so they are the log1p
+ * candidates (`heavyTailed` of the schema); the window rates are already in [0, 1].
+ */
+import { createMatrix } from '../core/matrix';
+import { attackFamily, type FlowRecords, type FlowSchema } from '../data/flows';
+import { NFSTREAM_NUMERIC_FIELDS, WINDOW_FIELDS, type FlowRecord } from './flow-record';
+
+/** nfstream's per-flow statistics without identifiers, absolute times and the expiry reason */
+export const PER_FLOW_FEATURES: readonly string[] = NFSTREAM_NUMERIC_FIELDS.filter(
+  (f) => f !== 'expiration_id' && !f.endsWith('_first_seen_ms') && !f.endsWith('_last_seen_ms'),
+);
+
+/** the named feature sets of flows: see the module comment */
+export const FLOW_FEATURE_SETS = {
+  flow: PER_FLOW_FEATURES,
+  window: WINDOW_FIELDS as readonly string[],
+  all: [...PER_FLOW_FEATURES, ...WINDOW_FIELDS] as readonly string[],
+} as const;
+
+export type FlowFeatureSet = keyof typeof FLOW_FEATURE_SETS;
+
+/** count-like window fields (the rates are not heavy-tailed) */
+const WINDOW_COUNTS = new Set(['count', 'srv_count', 'dst_host_count', 'dst_host_srv_count', 'src_dst_port_count']);
+
+/** the schema of flow records with the given numeric features; label "label", normal label "normal", family = episode name */
+export function flowSchema(features: readonly string[], name = 'flows'): FlowSchema {
+  return {
+    name,
+    features: features.map((f) => ({ name: f, kind: 'numeric' as const })),
+    label: 'label',
+    normalLabel: 'normal',
+    trailing: [],
+    heavyTailed: features.filter((f) => PER_FLOW_FEATURES.includes(f) || WINDOW_COUNTS.has(f)),
+  };
+}
+
+/**
+ * Flow records as labelled columns for the evaluation protocol.
+ *
+ * @param labels - per flow, "normal" or the episode name (capture/ground-truth.ts labelFlows)
+ * @throws RangeError naming the flow and field when a feature is missing or not finite
+ */
+export function flowColumns(flows: readonly FlowRecord[], labels: readonly string[], features: readonly string[], source: string): FlowRecords {
+  if (labels.length !== flows.length) throw new RangeError(`${source}: ${flows.length} flows but ${labels.length} labels`);
+  const schema = flowSchema(features, source);
+  const d = features.length;
+  const numeric = createMatrix(flows.length, d);
+  for (let i = 0; i < flows.length; i++) {
+    const f = flows[i]!;
+    for (let j = 0; j < d; j++) {
+      const v = f[features[j]!];
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        throw new RangeError(`${source}: flow ${i + 1} (${f.src_ip}:${f.src_port} -> ${f.dst_ip}:${f.dst_port}) has no finite ${features[j]} (${JSON.stringify(v ?? null)})`);
+      }
+      numeric.data[i * d + j] = v;
+    }
+  }
+  return {
+    schema,
+    source,
+    rows: flows.length,
+    numeric,
+    numericNames: [...features],
+    categorical: [],
+    categoricalNames: [],
+    y: Int8Array.from(labels, (l) => (l === 'normal' ? 1 : -1)),
+    attack: [...labels],
+    family: labels.map((l) => attackFamily(schema, l)),
+  };
+}

@@ -1,0 +1,528 @@
+/**
+ * The flow meter: decoded packets in, bidirectional flows out, with nfstream 6.6's
+ * semantics so that its flows can be compared one for one (test/flow-parity.test.ts):
+ *
+ * - a flow is keyed by the unordered pair of (address, port) endpoints, the protocol and
+ *   the VLAN id; its source is the sender of its first packet;
+ * - time is nfstream's millisecond tick, forced to be monotonic (a packet older than the
+ *   newest one seen is stamped with the newest time);
+ * - a packet arriving at least `idleTimeoutMs` after its flow's last packet, or at least
+ *   `activeTimeoutMs` after its first, ends that flow (expiration_id 0 or 1) and starts a
+ *   new one; every 10 ms of tick, flows idle for `idleTimeoutMs` are expired in the
+ *   order they were created, stopping at the first one still active (nfstream's cache
+ *   keeps creation order; at most 1000 per scan); at the end of the capture every flow
+ *   left is expired, oldest created first;
+ * - packet-size and inter-arrival statistics use nfstream's running mean and sum of
+ *   squares in the same order of operations, so means and standard deviations are the
+ *   same doubles; sizes are counted in nfstream's accounting modes (default: the frame's
+ *   length on the wire, nfstream's accounting_mode=0).
+ *
+ * There is no TCP "natural" expiry (FIN/RST do not end a flow): nfstream 6.6 has none.
+ * The meter adds what nfstream does not define: a Zeek-style connection state and the
+ * service guessed from the port.
+ */
+import type { DecodedPacket } from './packet';
+import { TcpFlag } from './packet';
+import type { FlowRecord } from './flow-record';
+import { serviceByPort } from './services';
+
+/** which size a packet counts for (nfstream's accounting_mode 0..3) */
+export type Accounting = 'link' | 'ip' | 'transport' | 'payload';
+
+export interface FlowMeterOptions {
+  /** ms; a flow idle this long expires (nfstream: idle_timeout=120 s) */
+  idleTimeoutMs?: number;
+  /** ms; a flow this old expires at its next packet (nfstream: active_timeout=1800 s) */
+  activeTimeoutMs?: number;
+  /** which packet size the byte and size statistics count (default 'link', nfstream's default) */
+  accounting?: Accounting;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+export const DEFAULT_ACTIVE_TIMEOUT_MS = 1_800_000;
+/** nfstream scans for idle flows every 10 ms of packet time ... */
+const SCAN_INTERVAL_MS = 10;
+/** ... and expires at most this many per scan */
+const SCAN_BUDGET = 1000;
+
+// TCP history bits for the connection state (which side did what, in which order)
+const H_ORIG_SYN = 1;
+const H_RESP_SYNACK = 2;
+const H_ORIG_ACK = 4; // an ACK from the originator after the responder's SYN-ACK: established
+const H_ORIG_FIN = 8;
+const H_RESP_FIN = 16;
+const H_ORIG_RST = 32;
+const H_RESP_RST = 64;
+const H_RESP_SYN_ONLY = 128; // the responder sent a SYN-ACK before any originator SYN was seen
+
+/** One flow being metered: nfstream's C structure, as a fixed-shape object. */
+class Flow {
+  // identity
+  ipVersion = 0;
+  protocol = 0;
+  vlanId = 0;
+  readonly srcIp = new Uint32Array(4);
+  readonly dstIp = new Uint32Array(4);
+  srcPort = 0;
+  dstPort = 0;
+  expirationId = 0;
+  // creation-order list (nfstream's cache order: oldest created first)
+  prev: Flow | null = null;
+  next: Flow | null = null;
+  key = '';
+  history = 0;
+
+  biFirst = 0;
+  biLast = 0;
+  biPackets = 0;
+  biBytes = 0;
+  sdFirst = 0;
+  sdLast = 0;
+  sdPackets = 0;
+  sdBytes = 0;
+  dsFirst = 0;
+  dsLast = 0;
+  dsPackets = 0;
+  dsBytes = 0;
+
+  biMinPs = 0;
+  biMeanPs = 0;
+  biM2Ps = 0;
+  biMaxPs = 0;
+  sdMinPs = 0;
+  sdMeanPs = 0;
+  sdM2Ps = 0;
+  sdMaxPs = 0;
+  dsMinPs = 0;
+  dsMeanPs = 0;
+  dsM2Ps = 0;
+  dsMaxPs = 0;
+
+  biMinPiat = 0;
+  biMeanPiat = 0;
+  biM2Piat = 0;
+  biMaxPiat = 0;
+  sdMinPiat = 0;
+  sdMeanPiat = 0;
+  sdM2Piat = 0;
+  sdMaxPiat = 0;
+  dsMinPiat = 0;
+  dsMeanPiat = 0;
+  dsM2Piat = 0;
+  dsMaxPiat = 0;
+
+  /** flag counts: [direction 0 bi, 1 src2dst, 2 dst2src][flag in nfstream's order syn,cwr,ece,urg,ack,psh,rst,fin] */
+  readonly flags = new Uint32Array(24);
+}
+
+/** nfstream's flag order, as bit masks of the TCP flags byte */
+const FLAG_ORDER = [TcpFlag.SYN, TcpFlag.CWR, TcpFlag.ECE, TcpFlag.URG, TcpFlag.ACK, TcpFlag.PSH, TcpFlag.RST, TcpFlag.FIN];
+const FLAG_NAMES = ['syn', 'cwr', 'ece', 'urg', 'ack', 'psh', 'rst', 'fin'];
+
+function addFlags(counts: Uint32Array, base: number, flags: number): void {
+  if (flags === 0) return;
+  for (let i = 0; i < 8; i++) if ((flags & FLAG_ORDER[i]!) !== 0) counts[base + i]!++;
+}
+
+function packetSize(p: DecodedPacket, accounting: number): number {
+  // nfstream stores sizes in 16 bits: a 64 KB+ frame (offloading left on) wraps there too
+  const size = accounting === 0 ? p.rawSize : accounting === 1 ? p.ipSize : accounting === 2 ? p.transportSize : p.payloadSize;
+  return size & 0xffff;
+}
+
+const ACCOUNTING_CODE: Record<Accounting, number> = { link: 0, ip: 1, transport: 2, payload: 3 };
+
+/** the direction-free key of a packet's flow: the lower (address, port) endpoint first */
+function flowKey(p: DecodedPacket): string {
+  const s = p.srcIp;
+  const d = p.dstIp;
+  let srcFirst = true;
+  for (let i = 0; i < 4; i++) {
+    if (s[i] !== d[i]) {
+      srcFirst = s[i]! < d[i]!;
+      break;
+    }
+    if (i === 3) srcFirst = p.srcPort <= p.dstPort;
+  }
+  if (p.ipVersion === 4) {
+    return srcFirst
+      ? `${s[0]}:${p.srcPort}>${d[0]}:${p.dstPort}/${p.protocol}/${p.vlanId}`
+      : `${d[0]}:${p.dstPort}>${s[0]}:${p.srcPort}/${p.protocol}/${p.vlanId}`;
+  }
+  return srcFirst
+    ? `${s[0]},${s[1]},${s[2]},${s[3]}:${p.srcPort}>${d[0]},${d[1]},${d[2]},${d[3]}:${p.dstPort}/${p.protocol}/${p.vlanId}/6`
+    : `${d[0]},${d[1]},${d[2]},${d[3]}:${p.dstPort}>${s[0]},${s[1]},${s[2]},${s[3]}:${p.srcPort}/${p.protocol}/${p.vlanId}/6`;
+}
+
+/** the text of an address as inet_ntop writes it (IPv6 in RFC 5952's compressed form) */
+export function formatAddress(version: number, words: Uint32Array): string {
+  if (version === 4) {
+    const w = words[0]!;
+    return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+  }
+  const groups: number[] = [];
+  for (let i = 0; i < 4; i++) groups.push(words[i]! >>> 16, words[i]! & 0xffff);
+  // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible forms, as glibc's inet_ntop prints them
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const w = words[3]!;
+    return `::ffff:${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+  }
+  // the longest run of two or more zero groups becomes "::" (the first such run on a tie)
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/**
+ * Zeek's connection state from what each side sent (Zeek's conn.log documents the
+ * states; our approximation reads flags only, not sequence numbers): S0 a SYN and no
+ * answer, REJ a SYN answered by RST, S1 established and still open, SF established and
+ * closed (or, for UDP/ICMP, packets both ways), S2/S3 established with only the
+ * originator's / responder's FIN, RSTO/RSTR established then reset by the originator /
+ * responder, RSTOS0 SYN then RST from the originator with no answer, RSTRH a SYN-ACK
+ * then RST from the responder with no SYN seen, SH a SYN then FIN with no answer, SHR
+ * a SYN-ACK then FIN from the responder with no SYN seen, OTH no SYN seen (midstream).
+ */
+export function connectionState(protocol: number, history: number, dstPackets: number): string {
+  if (protocol !== 6) return dstPackets > 0 ? 'SF' : 'S0';
+  const origSyn = (history & H_ORIG_SYN) !== 0;
+  const synAck = (history & H_RESP_SYNACK) !== 0;
+  const established = origSyn && synAck && (history & H_ORIG_ACK) !== 0;
+  const origFin = (history & H_ORIG_FIN) !== 0;
+  const respFin = (history & H_RESP_FIN) !== 0;
+  const origRst = (history & H_ORIG_RST) !== 0;
+  const respRst = (history & H_RESP_RST) !== 0;
+  if (!origSyn) {
+    if ((history & H_RESP_SYN_ONLY) !== 0) {
+      if (respRst) return 'RSTRH';
+      if (respFin) return 'SHR';
+    }
+    return 'OTH';
+  }
+  if (!synAck) {
+    if (respRst) return 'REJ';
+    if (origRst) return 'RSTOS0';
+    if (origFin) return 'SH';
+    return 'S0';
+  }
+  if (origRst) return 'RSTO';
+  if (respRst) return 'RSTR';
+  if (!established) return 'S1';
+  if (origFin && respFin) return 'SF';
+  if (origFin) return 'S2';
+  if (respFin) return 'S3';
+  return 'S1';
+}
+
+function updateHistory(f: Flow, forward: boolean, flags: number): void {
+  const syn = (flags & TcpFlag.SYN) !== 0;
+  const ack = (flags & TcpFlag.ACK) !== 0;
+  if (forward) {
+    if (syn && !ack) f.history |= H_ORIG_SYN;
+    else if (ack && (f.history & H_RESP_SYNACK) !== 0) f.history |= H_ORIG_ACK;
+    if ((flags & TcpFlag.FIN) !== 0) f.history |= H_ORIG_FIN;
+    if ((flags & TcpFlag.RST) !== 0) f.history |= H_ORIG_RST;
+  } else {
+    if (syn && ack) {
+      f.history |= H_RESP_SYNACK;
+      if ((f.history & H_ORIG_SYN) === 0) f.history |= H_RESP_SYN_ONLY;
+    }
+    if ((flags & TcpFlag.FIN) !== 0) f.history |= H_RESP_FIN;
+    if ((flags & TcpFlag.RST) !== 0) f.history |= H_RESP_RST;
+  }
+}
+
+/**
+ * Meters packets into flows. Call {@link FlowMeter.packet} for each decoded packet in
+ * capture order and {@link FlowMeter.finish} at the end; `onFlow` receives every flow as
+ * it expires, as a {@link FlowRecord} (window fields not set: capture/windows.ts adds them).
+ */
+export class FlowMeter {
+  private readonly flows = new Map<string, Flow>();
+  private head: Flow | null = null;
+  private tail: Flow | null = null;
+  private tick = 0;
+  private scanTick = 0;
+  private readonly idle: number;
+  private readonly active: number;
+  private readonly accounting: number;
+  /** packets metered (every packet handed to `packet`) */
+  packets = 0;
+  /** flows emitted */
+  emitted = 0;
+
+  constructor(
+    private readonly onFlow: (flow: FlowRecord) => void,
+    options: FlowMeterOptions = {},
+  ) {
+    this.idle = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.active = options.activeTimeoutMs ?? DEFAULT_ACTIVE_TIMEOUT_MS;
+    this.accounting = ACCOUNTING_CODE[options.accounting ?? 'link'];
+    if (!(this.idle > 0) || !(this.active > 0)) throw new RangeError(`timeouts must be positive (idle ${this.idle} ms, active ${this.active} ms)`);
+  }
+
+  /** flows currently open */
+  get activeFlows(): number {
+    return this.flows.size;
+  }
+
+  /** the meter's clock: the newest packet time seen, in ms */
+  get clockMs(): number {
+    return this.tick;
+  }
+
+  /** Meters one packet (its `timeMs` is raised to the meter's clock when older). */
+  packet(p: DecodedPacket): void {
+    this.packets++;
+    if (p.timeMs > this.tick) this.tick = p.timeMs;
+    else p.timeMs = this.tick;
+    const key = flowKey(p);
+    const flow = this.flows.get(key);
+    if (flow === undefined) {
+      this.create(key, p);
+    } else if (p.timeMs - flow.biLast >= this.idle || p.timeMs - flow.biFirst >= this.active) {
+      flow.expirationId = p.timeMs - flow.biLast >= this.idle ? 0 : 1;
+      this.unlink(flow);
+      this.flows.delete(key);
+      this.emit(flow);
+      this.create(key, p);
+    } else {
+      // no move to the end of the list: nfstream's cache keeps creation order (its
+      // lookup does not reorder), so its idle scan stops at the oldest flow still active
+      this.update(flow, p);
+    }
+    if (this.tick - this.scanTick >= SCAN_INTERVAL_MS) {
+      this.scanTick = this.tick;
+      this.scanIdle();
+    }
+  }
+
+  /** Expires every open flow, oldest created first (the end of a capture). */
+  finish(): void {
+    while (this.head !== null) {
+      const f = this.head;
+      this.unlink(f);
+      this.flows.delete(f.key);
+      this.emit(f);
+    }
+  }
+
+  private scanIdle(): void {
+    let scanned = 0;
+    while (scanned < SCAN_BUDGET && this.head !== null && this.tick - this.idle >= this.head.biLast) {
+      const f = this.head;
+      this.unlink(f);
+      this.flows.delete(f.key);
+      this.emit(f);
+      scanned++;
+    }
+  }
+
+  private create(key: string, p: DecodedPacket): void {
+    const f = new Flow();
+    f.key = key;
+    f.ipVersion = p.ipVersion;
+    f.protocol = p.protocol;
+    f.vlanId = p.vlanId;
+    f.srcIp.set(p.srcIp);
+    f.dstIp.set(p.dstIp);
+    f.srcPort = p.srcPort;
+    f.dstPort = p.dstPort;
+    const size = packetSize(p, this.accounting);
+    f.biFirst = f.biLast = p.timeMs;
+    f.biPackets = 1;
+    f.biBytes = size;
+    f.biMinPs = f.biMeanPs = f.biMaxPs = size;
+    f.sdFirst = f.sdLast = p.timeMs;
+    f.sdPackets = 1;
+    f.sdBytes = size;
+    f.sdMinPs = f.sdMeanPs = f.sdMaxPs = size;
+    addFlags(f.flags, 0, p.tcpFlags);
+    addFlags(f.flags, 8, p.tcpFlags);
+    if (p.protocol === 6) updateHistory(f, true, p.tcpFlags);
+    this.flows.set(key, f);
+    this.append(f);
+  }
+
+  private update(f: Flow, p: DecodedPacket): void {
+    const t = p.timeMs;
+    const size = packetSize(p, this.accounting);
+    // nfstream's direction: ports first, then addresses
+    let forward = f.srcPort === p.srcPort && f.dstPort === p.dstPort;
+    if (forward) {
+      for (let i = 0; i < 4; i++) {
+        if (f.srcIp[i] !== p.srcIp[i] || f.dstIp[i] !== p.dstIp[i]) {
+          forward = false;
+          break;
+        }
+      }
+    }
+    // bidirectional: the same statements, in the same order, as nfstream's C code
+    const biPiat = t - f.biLast;
+    f.biPackets++;
+    f.biLast = t;
+    f.biBytes += size;
+    addFlags(f.flags, 0, p.tcpFlags);
+    if (size > f.biMaxPs) f.biMaxPs = size;
+    if (size < f.biMinPs) f.biMinPs = size;
+    let mean = f.biMeanPs;
+    f.biMeanPs += (size - mean) / f.biPackets;
+    f.biM2Ps += (size - mean) * (size - f.biMeanPs);
+    if (f.biPackets === 2) {
+      f.biMinPiat = f.biMeanPiat = f.biMaxPiat = biPiat;
+    } else {
+      if (biPiat > f.biMaxPiat) f.biMaxPiat = biPiat;
+      if (biPiat < f.biMinPiat) f.biMinPiat = biPiat;
+      mean = f.biMeanPiat;
+      f.biMeanPiat += (biPiat - mean) / (f.biPackets - 1);
+      f.biM2Piat += (biPiat - mean) * (biPiat - f.biMeanPiat);
+    }
+    if (forward) {
+      f.sdPackets++;
+      const piat = t - f.sdLast;
+      f.sdLast = t;
+      f.sdBytes += size;
+      if (size > f.sdMaxPs) f.sdMaxPs = size;
+      if (size < f.sdMinPs) f.sdMinPs = size;
+      mean = f.sdMeanPs;
+      f.sdMeanPs += (size - mean) / f.sdPackets;
+      f.sdM2Ps += (size - mean) * (size - f.sdMeanPs);
+      addFlags(f.flags, 8, p.tcpFlags);
+      if (f.sdPackets === 2) {
+        f.sdMinPiat = f.sdMeanPiat = f.sdMaxPiat = piat;
+      } else {
+        if (piat > f.sdMaxPiat) f.sdMaxPiat = piat;
+        if (piat < f.sdMinPiat) f.sdMinPiat = piat;
+        mean = f.sdMeanPiat;
+        f.sdMeanPiat += (piat - mean) / (f.sdPackets - 1);
+        f.sdM2Piat += (piat - mean) * (piat - f.sdMeanPiat);
+      }
+    } else {
+      f.dsPackets++;
+      f.dsBytes += size;
+      if (f.dsPackets === 1) {
+        f.dsFirst = f.dsLast = t;
+        f.dsMinPs = f.dsMeanPs = f.dsMaxPs = size;
+        addFlags(f.flags, 16, p.tcpFlags);
+      } else {
+        const piat = t - f.dsLast;
+        f.dsLast = t;
+        if (size > f.dsMaxPs) f.dsMaxPs = size;
+        if (size < f.dsMinPs) f.dsMinPs = size;
+        mean = f.dsMeanPs;
+        f.dsMeanPs += (size - mean) / f.dsPackets;
+        f.dsM2Ps += (size - mean) * (size - f.dsMeanPs);
+        addFlags(f.flags, 16, p.tcpFlags);
+        if (f.dsPackets === 2) {
+          f.dsMinPiat = f.dsMeanPiat = f.dsMaxPiat = piat;
+        } else {
+          if (piat > f.dsMaxPiat) f.dsMaxPiat = piat;
+          if (piat < f.dsMinPiat) f.dsMinPiat = piat;
+          mean = f.dsMeanPiat;
+          f.dsMeanPiat += (piat - mean) / (f.dsPackets - 1);
+          f.dsM2Piat += (piat - mean) * (piat - f.dsMeanPiat);
+        }
+      }
+    }
+    if (p.protocol === 6) updateHistory(f, forward, p.tcpFlags);
+  }
+
+  private emit(f: Flow): void {
+    this.emitted++;
+    this.onFlow(flowRecordOf(f));
+  }
+
+  // --- creation-order list ---------------------------------------------------------------
+  private append(f: Flow): void {
+    f.prev = this.tail;
+    f.next = null;
+    if (this.tail !== null) this.tail.next = f;
+    else this.head = f;
+    this.tail = f;
+  }
+
+  private unlink(f: Flow): void {
+    if (f.prev !== null) f.prev.next = f.next;
+    else this.head = f.next;
+    if (f.next !== null) f.next.prev = f.prev;
+    else this.tail = f.prev;
+    f.prev = f.next = null;
+  }
+}
+
+/** sample standard deviation from a sum of squared deviations, as nfstream finishes it (0 below `min` values) */
+function stddev(m2: number, n: number, min: number): number {
+  return n > min ? Math.sqrt(m2 / (n - min)) : 0;
+}
+
+function flowRecordOf(f: Flow): FlowRecord {
+  const r: FlowRecord = {
+    src_ip: formatAddress(f.ipVersion, f.srcIp),
+    src_port: f.srcPort,
+    dst_ip: formatAddress(f.ipVersion, f.dstIp),
+    dst_port: f.dstPort,
+    protocol: f.protocol,
+    ip_version: f.ipVersion,
+    vlan_id: f.vlanId,
+    expiration_id: f.expirationId,
+    bidirectional_first_seen_ms: f.biFirst,
+    bidirectional_last_seen_ms: f.biLast,
+    bidirectional_duration_ms: f.biLast - f.biFirst,
+    bidirectional_packets: f.biPackets,
+    bidirectional_bytes: f.biBytes,
+    src2dst_first_seen_ms: f.sdFirst,
+    src2dst_last_seen_ms: f.sdLast,
+    src2dst_duration_ms: f.sdLast - f.sdFirst,
+    src2dst_packets: f.sdPackets,
+    src2dst_bytes: f.sdBytes,
+    dst2src_first_seen_ms: f.dsFirst,
+    dst2src_last_seen_ms: f.dsLast,
+    dst2src_duration_ms: f.dsLast - f.dsFirst,
+    dst2src_packets: f.dsPackets,
+    dst2src_bytes: f.dsBytes,
+    bidirectional_min_ps: f.biMinPs,
+    bidirectional_mean_ps: f.biMeanPs,
+    bidirectional_stddev_ps: stddev(f.biM2Ps, f.biPackets, 1),
+    bidirectional_max_ps: f.biMaxPs,
+    src2dst_min_ps: f.sdMinPs,
+    src2dst_mean_ps: f.sdMeanPs,
+    src2dst_stddev_ps: stddev(f.sdM2Ps, f.sdPackets, 1),
+    src2dst_max_ps: f.sdMaxPs,
+    dst2src_min_ps: f.dsMinPs,
+    dst2src_mean_ps: f.dsMeanPs,
+    dst2src_stddev_ps: stddev(f.dsM2Ps, f.dsPackets, 1),
+    dst2src_max_ps: f.dsMaxPs,
+    bidirectional_min_piat_ms: f.biMinPiat,
+    bidirectional_mean_piat_ms: f.biMeanPiat,
+    bidirectional_stddev_piat_ms: stddev(f.biM2Piat, f.biPackets, 2),
+    bidirectional_max_piat_ms: f.biMaxPiat,
+    src2dst_min_piat_ms: f.sdMinPiat,
+    src2dst_mean_piat_ms: f.sdMeanPiat,
+    src2dst_stddev_piat_ms: stddev(f.sdM2Piat, f.sdPackets, 2),
+    src2dst_max_piat_ms: f.sdMaxPiat,
+    dst2src_min_piat_ms: f.dsMinPiat,
+    dst2src_mean_piat_ms: f.dsMeanPiat,
+    dst2src_stddev_piat_ms: stddev(f.dsM2Piat, f.dsPackets, 2),
+    dst2src_max_piat_ms: f.dsMaxPiat,
+  };
+  const dirs = ['bidirectional', 'src2dst', 'dst2src'];
+  for (let d = 0; d < 3; d++) for (let i = 0; i < 8; i++) r[`${dirs[d]}_${FLAG_NAMES[i]}_packets`] = f.flags[d * 8 + i]!;
+  r.conn_state = connectionState(f.protocol, f.history, f.dsPackets);
+  r.service = serviceByPort(f.protocol, f.dstPort);
+  return r;
+}

@@ -1,0 +1,198 @@
+/**
+ * The evaluation protocol on captures with ground truth (a lab run, or your own capture
+ * with your own labels): fit on the normal flows of one capture, choose the threshold on
+ * a validation part of those normal flows, and report per-episode detection on another
+ * capture. Choosing the threshold on the test's own normal flows (as NSL-KDD's protocol
+ * does with its fixed test file) would use the answer; a deployment only has yesterday's
+ * normal traffic, so that is what sets the threshold here.
+ *
+ * The split is in time: the first (1 - validationFraction) of the normal capture's flows
+ * (in the meter's expiry order) are fitted, the rest validate. Encoder (log1p), scaler and
+ * forest are fitted on the fit part only.
+ */
+import { rocAuc } from '../eval/metrics';
+import { filterFlowRecords, type FlowRecords } from '../data/flows';
+import { flowColumns, FLOW_FEATURE_SETS, type FlowFeatureSet } from '../capture/feature-sets';
+import type { FlowRecord } from '../capture/flow-record';
+import { bundleChecksum, type ModelBundle } from '../persist/bundle';
+import { IsolationForest } from '../model/forest';
+import {
+  fitAndScoreTest,
+  fprKey,
+  prepareRealTraffic,
+  realTrafficBundle,
+  REAL_TRAFFIC_FOREST,
+  spread,
+  type ForestSettings,
+  type PreparedTraffic,
+  type Spread,
+} from './real-traffic';
+
+export interface CaptureEvaluationOptions {
+  /** a named feature set (default 'window') or the field names */
+  features?: FlowFeatureSet | readonly string[];
+  /** log1p on the heavy-tailed counters (default false) */
+  log1p?: boolean;
+  /** the last part of the normal flows that sets the threshold (default 0.3) */
+  validationFraction?: number;
+  /** forest seeds (default 0..4) */
+  seeds?: readonly number[];
+  /** false-positive rates on the validation flows (default 1%) */
+  fprTargets?: readonly number[];
+  forest?: ForestSettings;
+}
+
+/** One capture's flows with their labels ("normal" or an episode name). */
+export interface LabelledFlows {
+  /** the capture's name, shown in reports */
+  source: string;
+  flows: readonly FlowRecord[];
+  labels: readonly string[];
+}
+
+export interface CaptureEvaluation {
+  features: string[];
+  featureSet: string;
+  log1p: boolean;
+  seeds: number[];
+  fitFlows: number;
+  validationFlows: number;
+  testFlows: number;
+  testNormal: number;
+  /** flows per episode in the test capture, in order of first appearance */
+  episodeFlows: Record<string, number>;
+  rocAuc: Spread;
+  /** per FPR target ("1%"): the FPR reached on the test's normal flows, overall and per-episode detection */
+  detection: Record<string, { validationFpr: Spread; testFpr: Spread; detectionRate: Spread; perEpisode: Record<string, Spread> }>;
+}
+
+/** the feature names of a set name or list */
+export function resolveFeatures(features: FlowFeatureSet | readonly string[] | undefined): { name: string; names: string[] } {
+  if (features === undefined) return { name: 'window', names: [...FLOW_FEATURE_SETS.window] };
+  if (typeof features === 'string') {
+    const names = FLOW_FEATURE_SETS[features];
+    if (names === undefined) throw new RangeError(`unknown feature set ${JSON.stringify(features)}: use ${Object.keys(FLOW_FEATURE_SETS).join(', ')} or a list of fields`);
+    return { name: features, names: [...names] };
+  }
+  return { name: 'custom', names: [...features] };
+}
+
+/** The prepared matrices of the protocol: fit part, validation part and test, all transformed by what the fit part fitted. */
+export interface PreparedCaptures {
+  prepared: PreparedTraffic;
+  fit: FlowRecords;
+  validation: FlowRecords;
+  validationX: PreparedTraffic['testX'];
+  featureSet: string;
+}
+
+/** Splits the normal flows of `train` in time and fits encoder and scaler on the first part. */
+export function prepareCaptures(train: LabelledFlows, test: LabelledFlows, options: CaptureEvaluationOptions = {}): PreparedCaptures {
+  const { name, names } = resolveFeatures(options.features);
+  const v = options.validationFraction ?? 0.3;
+  if (!(v > 0 && v < 1)) throw new RangeError(`validationFraction must be in (0, 1), got ${v}`);
+  const all = flowColumns(train.flows, train.labels, names, train.source);
+  const normal = filterFlowRecords(all, (i) => all.y[i] === 1);
+  const cut = Math.round(normal.rows * (1 - v));
+  if (cut < 2 || normal.rows - cut < 1) throw new RangeError(`${train.source}: ${normal.rows} normal flows are too few to fit and validate`);
+  const fit = filterFlowRecords(normal, (i) => i < cut);
+  const validation = filterFlowRecords(normal, (i) => i >= cut);
+  const testCols = flowColumns(test.flows, test.labels, names, test.source);
+  const prepared = prepareRealTraffic(fit, testCols, { trainOn: 'all', log1p: options.log1p ?? false });
+  const validationX = prepared.scaler.transform(prepared.encoder.transform(validation).X);
+  return { prepared, fit, validation, validationX, featureSet: name };
+}
+
+/** the threshold that flags at most floor(fpr x n) of `scores` (flagged = score strictly below it) */
+export function thresholdAtFpr(scores: ArrayLike<number>, fpr: number): number {
+  if (!(fpr > 0 && fpr < 1)) throw new RangeError(`fpr must be in (0, 1), got ${fpr}`);
+  const sorted = Float64Array.from(scores).sort();
+  if (sorted.length === 0) throw new RangeError('thresholdAtFpr: no scores');
+  return sorted[Math.floor(fpr * sorted.length)]!;
+}
+
+/** Runs the protocol over the seeds; see the module comment. */
+export function evaluateCaptures(train: LabelledFlows, test: LabelledFlows, options: CaptureEvaluationOptions = {}): CaptureEvaluation {
+  const seeds = [...(options.seeds ?? [0, 1, 2, 3, 4])];
+  const targets = options.fprTargets ?? [0.01];
+  const pc = prepareCaptures(train, test, options);
+  const t = pc.prepared.test;
+  const episodes: string[] = [];
+  const episodeFlows: Record<string, number> = {};
+  for (const l of t.attack) {
+    if (l === 'normal') continue;
+    if (episodeFlows[l] === undefined) {
+      episodes.push(l);
+      episodeFlows[l] = 0;
+    }
+    episodeFlows[l]++;
+  }
+  const testNormal = t.y.reduce((a, y) => a + (y === 1 ? 1 : 0), 0);
+  const aucs: number[] = [];
+  const per: Array<Array<{ vfpr: number; tfpr: number; rate: number; episodes: Record<string, number> }>> = targets.map(() => []);
+  for (const seed of seeds) {
+    const r = fitAndScoreTest(pc.prepared, seed, options.forest ?? REAL_TRAFFIC_FOREST);
+    const val = r.forest.scoreSamples(pc.validationX);
+    aucs.push(testNormal > 0 && testNormal < t.rows ? rocAuc(t.y, Float64Array.from(r.testScores, (s) => -s), { posLabel: -1 }) : NaN);
+    targets.forEach((target, k) => {
+      const threshold = thresholdAtFpr(val, target);
+      let vfp = 0;
+      for (const s of val) if (s < threshold) vfp++;
+      let fp = 0;
+      let tp = 0;
+      const hit: Record<string, number> = {};
+      for (let i = 0; i < t.rows; i++) {
+        const flagged = r.testScores[i]! < threshold;
+        if (t.y[i] === 1) {
+          if (flagged) fp++;
+        } else if (flagged) {
+          tp++;
+          hit[t.attack[i]!] = (hit[t.attack[i]!] ?? 0) + 1;
+        }
+      }
+      const rates: Record<string, number> = {};
+      for (const e of episodes) rates[e] = (hit[e] ?? 0) / episodeFlows[e]!;
+      per[k]!.push({ vfpr: vfp / val.length, tfpr: testNormal ? fp / testNormal : NaN, rate: t.rows - testNormal ? tp / (t.rows - testNormal) : NaN, episodes: rates });
+    });
+  }
+  const detection: CaptureEvaluation['detection'] = {};
+  targets.forEach((target, k) => {
+    const runs = per[k]!;
+    const perEpisode: Record<string, Spread> = {};
+    for (const e of episodes) perEpisode[e] = spread(runs.map((r) => r.episodes[e]!));
+    detection[fprKey(target)] = {
+      validationFpr: spread(runs.map((r) => r.vfpr)),
+      testFpr: spread(runs.map((r) => r.tfpr)),
+      detectionRate: spread(runs.map((r) => r.rate)),
+      perEpisode,
+    };
+  });
+  return {
+    features: pc.prepared.encoder.inputNames.slice(),
+    featureSet: pc.featureSet,
+    log1p: options.log1p ?? false,
+    seeds,
+    fitFlows: pc.fit.rows,
+    validationFlows: pc.validation.rows,
+    testFlows: t.rows,
+    testNormal,
+    episodeFlows,
+    rocAuc: spread(aucs),
+    detection,
+  };
+}
+
+/**
+ * A model bundle for flows (seed `seed`), fitted on the fit part of the normal capture,
+ * whose threshold is the validation flows' score quantile at `fpr` instead of the
+ * forest's contamination offset, so that the stream command alerts at the
+ * false-positive rate the evaluation measured.
+ */
+export function captureBundle(pc: PreparedCaptures, seed: number, fpr: number, forest: ForestSettings = REAL_TRAFFIC_FOREST, createdAt?: Date): ModelBundle {
+  const base = realTrafficBundle(pc.prepared, pc.fit, seed, forest, createdAt);
+  const fitted = IsolationForest.fromJSON(base.forest);
+  const threshold = thresholdAtFpr(fitted.scoreSamples(pc.validationX), fpr);
+  const { checksum: _c, signature: _s, ...content } = base;
+  const bundle = { ...content, forest: { ...base.forest, offset: threshold }, threshold };
+  return { ...bundle, checksum: bundleChecksum(bundle) };
+}
