@@ -221,3 +221,36 @@ export async function readFlows(input: Readable, onFlow: (flow: FlowRecord) => v
   splitter.end(onLine, onTooLong);
   return { format: `zeek-${parser.format ?? 'tsv'}`, gzip, records, used, skipped, flows, unknownBlocks: 0 };
 }
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * The summary lines of a read (`npm run flows`, the stream command's capture source):
+ * what was read, how much was used, what was skipped by reason.
+ *
+ * @param title - the first words, e.g. "[flows] capture.pcap"
+ * @param seconds - when given, the rate is shown
+ */
+export function formatFlowInputSummary(title: string, s: FlowInputSummary, seconds?: number): string {
+  const skipped = Object.entries(s.skipped).filter(([, n]) => n > 0);
+  const what = s.format.startsWith('zeek') ? 'log records' : 'packets';
+  const rate = seconds === undefined ? '' : ` in ${seconds.toFixed(2)} s (${fmt(Math.round(s.records / Math.max(seconds, 1e-9)))} ${what}/s)`;
+  const lines = [
+    `${title} (${s.format}${s.gzip ? ', gzip' : ''}): ${fmt(s.records)} ${what} -> ${fmt(s.flows)} flows${rate}`,
+    `  ${what} read ${fmt(s.records)} = used ${fmt(s.used)} + skipped ${fmt(s.records - s.used)}${skipped.length ? ` (${skipped.map(([r, n]) => `${r} ${fmt(n)}`).join(', ')})` : ''}`,
+  ];
+  if (s.unknownBlocks > 0) lines.push(`  pcapng blocks of unknown type skipped: ${fmt(s.unknownBlocks)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * All flows of a capture or log file (plain or gzip), for training and evaluation.
+ *
+ * @throws FlowInputError for a file that is neither format; the file system's error when it cannot be read
+ */
+export async function readFlowFile(path: string, options: Omit<FlowInputOptions, 'name' | 'gate'> = {}): Promise<{ flows: FlowRecord[]; summary: FlowInputSummary }> {
+  const { createReadStream } = await import('node:fs');
+  const flows: FlowRecord[] = [];
+  const summary = await readFlows(createReadStream(path, { highWaterMark: 1 << 20 }), (f) => flows.push(f), { ...options, name: path });
+  return { flows, summary };
+}

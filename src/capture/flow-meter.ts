@@ -69,7 +69,7 @@ class Flow {
   // creation-order list (nfstream's cache order: oldest created first)
   prev: Flow | null = null;
   next: Flow | null = null;
-  key = '';
+  hash = 0;
   history = 0;
 
   biFirst = 0;
@@ -115,13 +115,19 @@ class Flow {
   readonly flags = new Uint32Array(24);
 }
 
-/** nfstream's flag order, as bit masks of the TCP flags byte */
-const FLAG_ORDER = [TcpFlag.SYN, TcpFlag.CWR, TcpFlag.ECE, TcpFlag.URG, TcpFlag.ACK, TcpFlag.PSH, TcpFlag.RST, TcpFlag.FIN];
 const FLAG_NAMES = ['syn', 'cwr', 'ece', 'urg', 'ack', 'psh', 'rst', 'fin'];
 
+/** counts the packet's flags in nfstream's order (syn, cwr, ece, urg, ack, psh, rst, fin), without a loop */
 function addFlags(counts: Uint32Array, base: number, flags: number): void {
   if (flags === 0) return;
-  for (let i = 0; i < 8; i++) if ((flags & FLAG_ORDER[i]!) !== 0) counts[base + i]!++;
+  counts[base] += (flags >>> 1) & 1;
+  counts[base + 1] += (flags >>> 7) & 1;
+  counts[base + 2] += (flags >>> 6) & 1;
+  counts[base + 3] += (flags >>> 5) & 1;
+  counts[base + 4] += (flags >>> 4) & 1;
+  counts[base + 5] += (flags >>> 3) & 1;
+  counts[base + 6] += (flags >>> 2) & 1;
+  counts[base + 7] += flags & 1;
 }
 
 function packetSize(p: DecodedPacket, accounting: number): number {
@@ -132,26 +138,41 @@ function packetSize(p: DecodedPacket, accounting: number): number {
 
 const ACCOUNTING_CODE: Record<Accounting, number> = { link: 0, ip: 1, transport: 2, payload: 3 };
 
-/** the direction-free key of a packet's flow: the lower (address, port) endpoint first */
-function flowKey(p: DecodedPacket): string {
+/**
+ * The hash of a packet's flow, the same in both directions: each endpoint (address,
+ * port) is hashed on its own and the two are combined with an order-free operation,
+ * then mixed with the protocol and VLAN. No string is built per packet.
+ */
+function flowHash(p: DecodedPacket): number {
   const s = p.srcIp;
   const d = p.dstIp;
-  let srcFirst = true;
-  for (let i = 0; i < 4; i++) {
-    if (s[i] !== d[i]) {
-      srcFirst = s[i]! < d[i]!;
-      break;
-    }
-    if (i === 3) srcFirst = p.srcPort <= p.dstPort;
-  }
-  if (p.ipVersion === 4) {
-    return srcFirst
-      ? `${s[0]}:${p.srcPort}>${d[0]}:${p.dstPort}/${p.protocol}/${p.vlanId}`
-      : `${d[0]}:${p.dstPort}>${s[0]}:${p.srcPort}/${p.protocol}/${p.vlanId}`;
-  }
-  return srcFirst
-    ? `${s[0]},${s[1]},${s[2]},${s[3]}:${p.srcPort}>${d[0]},${d[1]},${d[2]},${d[3]}:${p.dstPort}/${p.protocol}/${p.vlanId}/6`
-    : `${d[0]},${d[1]},${d[2]},${d[3]}:${p.dstPort}>${s[0]},${s[1]},${s[2]},${s[3]}:${p.srcPort}/${p.protocol}/${p.vlanId}/6`;
+  const a = endpointHash(s[0]!, s[1]!, s[2]!, s[3]!, p.srcPort);
+  const b = endpointHash(d[0]!, d[1]!, d[2]!, d[3]!, p.dstPort);
+  let h = (a + b) ^ Math.imul(a ^ b, 0x27d4eb2d) ^ Math.imul(p.protocol | (p.vlanId << 8), 0x165667b1);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h >>> 0;
+}
+
+function endpointHash(w0: number, w1: number, w2: number, w3: number, port: number): number {
+  let h = Math.imul(w0 ^ 0x9e3779b9, 0xcc9e2d51);
+  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593) ^ w1;
+  h = Math.imul((h << 13) | (h >>> 19), 5) + w2;
+  h = Math.imul(h ^ w3, 0xcc9e2d51) ^ port;
+  h ^= h >>> 16;
+  return Math.imul(h, 0x85ebca6b) | 0;
+}
+
+/** does packet `p` belong to flow `f` (either direction)? */
+function sameFlow(f: Flow, p: DecodedPacket): boolean {
+  if (f.protocol !== p.protocol || f.vlanId !== p.vlanId || f.ipVersion !== p.ipVersion) return false;
+  const fs = f.srcIp;
+  const fd = f.dstIp;
+  const ps = p.srcIp;
+  const pd = p.dstIp;
+  if (f.srcPort === p.srcPort && f.dstPort === p.dstPort && fs[0] === ps[0] && fd[0] === pd[0] && fs[1] === ps[1] && fd[1] === pd[1] && fs[2] === ps[2] && fd[2] === pd[2] && fs[3] === ps[3] && fd[3] === pd[3]) return true;
+  return f.srcPort === p.dstPort && f.dstPort === p.srcPort && fs[0] === pd[0] && fd[0] === ps[0] && fs[1] === pd[1] && fd[1] === ps[1] && fs[2] === pd[2] && fd[2] === ps[2] && fs[3] === pd[3] && fd[3] === ps[3];
 }
 
 /** the text of an address as inet_ntop writes it (IPv6 in RFC 5952's compressed form) */
@@ -253,7 +274,10 @@ function updateHistory(f: Flow, forward: boolean, flags: number): void {
  * it expires, as a {@link FlowRecord} (window fields not set: capture/windows.ts adds them).
  */
 export class FlowMeter {
-  private readonly flows = new Map<string, Flow>();
+  /** open addressing with linear probing; a power-of-two number of slots, at most half full */
+  private slots: Array<Flow | null> = new Array<Flow | null>(1024).fill(null);
+  private mask = 1023;
+  private open = 0;
   private head: Flow | null = null;
   private tail: Flow | null = null;
   private tick = 0;
@@ -278,7 +302,7 @@ export class FlowMeter {
 
   /** flows currently open */
   get activeFlows(): number {
-    return this.flows.size;
+    return this.open;
   }
 
   /** the meter's clock: the newest packet time seen, in ms */
@@ -291,16 +315,18 @@ export class FlowMeter {
     this.packets++;
     if (p.timeMs > this.tick) this.tick = p.timeMs;
     else p.timeMs = this.tick;
-    const key = flowKey(p);
-    const flow = this.flows.get(key);
-    if (flow === undefined) {
-      this.create(key, p);
+    const hash = flowHash(p);
+    let i = hash & this.mask;
+    let flow: Flow | null;
+    while ((flow = this.slots[i]!) !== null && (flow.hash !== hash || !sameFlow(flow, p))) i = (i + 1) & this.mask;
+    if (flow === null) {
+      this.create(hash, p);
     } else if (p.timeMs - flow.biLast >= this.idle || p.timeMs - flow.biFirst >= this.active) {
       flow.expirationId = p.timeMs - flow.biLast >= this.idle ? 0 : 1;
       this.unlink(flow);
-      this.flows.delete(key);
+      this.removeSlot(i);
       this.emit(flow);
-      this.create(key, p);
+      this.create(hash, p);
     } else {
       // no move to the end of the list: nfstream's cache keeps creation order (its
       // lookup does not reorder), so its idle scan stops at the oldest flow still active
@@ -317,7 +343,7 @@ export class FlowMeter {
     while (this.head !== null) {
       const f = this.head;
       this.unlink(f);
-      this.flows.delete(f.key);
+      this.remove(f);
       this.emit(f);
     }
   }
@@ -327,15 +353,15 @@ export class FlowMeter {
     while (scanned < SCAN_BUDGET && this.head !== null && this.tick - this.idle >= this.head.biLast) {
       const f = this.head;
       this.unlink(f);
-      this.flows.delete(f.key);
+      this.remove(f);
       this.emit(f);
       scanned++;
     }
   }
 
-  private create(key: string, p: DecodedPacket): void {
+  private create(hash: number, p: DecodedPacket): void {
     const f = new Flow();
-    f.key = key;
+    f.hash = hash;
     f.ipVersion = p.ipVersion;
     f.protocol = p.protocol;
     f.vlanId = p.vlanId;
@@ -355,7 +381,10 @@ export class FlowMeter {
     addFlags(f.flags, 0, p.tcpFlags);
     addFlags(f.flags, 8, p.tcpFlags);
     if (p.protocol === 6) updateHistory(f, true, p.tcpFlags);
-    this.flows.set(key, f);
+    let i = hash & this.mask;
+    while (this.slots[i] !== null) i = (i + 1) & this.mask;
+    this.slots[i] = f;
+    if (++this.open * 2 > this.slots.length) this.grow();
     this.append(f);
   }
 
@@ -445,6 +474,45 @@ export class FlowMeter {
   private emit(f: Flow): void {
     this.emitted++;
     this.onFlow(flowRecordOf(f));
+  }
+
+  // --- the hash table ----------------------------------------------------------
+  private remove(f: Flow): void {
+    let i = f.hash & this.mask;
+    while (this.slots[i] !== f) i = (i + 1) & this.mask;
+    this.removeSlot(i);
+  }
+
+  /** empties slot `i` and moves later entries of its probe run back (no tombstones) */
+  private removeSlot(i: number): void {
+    const slots = this.slots;
+    const mask = this.mask;
+    slots[i] = null;
+    this.open--;
+    let j = (i + 1) & mask;
+    let f: Flow | null;
+    while ((f = slots[j]!) !== null) {
+      const home = f.hash & mask;
+      // f may move to the hole at i when i lies cyclically between its home and j
+      if (((j - home) & mask) >= ((j - i) & mask)) {
+        slots[i] = f;
+        slots[j] = null;
+        i = j;
+      }
+      j = (j + 1) & mask;
+    }
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    this.slots = new Array<Flow | null>(old.length * 2).fill(null);
+    this.mask = this.slots.length - 1;
+    for (const f of old) {
+      if (f === null) continue;
+      let i = f.hash & this.mask;
+      while (this.slots[i] !== null) i = (i + 1) & this.mask;
+      this.slots[i] = f;
+    }
   }
 
   // --- creation-order list ---------------------------------------------------------------

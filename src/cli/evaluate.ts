@@ -9,6 +9,7 @@ import { FileReadError } from '../data/textfile';
 import { FlowFormatError, NSL_KDD_SCHEMA, readCsvFlowRecords, readFlowRecords, type FlowRecords } from '../data/flows';
 import { ArtifactError, saveBundle } from '../persist/bundle';
 import { textTable, type TableRow } from '../notebook/tables';
+import { runCaptureEvaluate } from './evaluate-captures';
 import { evaluateRealTraffic, prepareRealTraffic, realTrafficBundle, type RealTrafficEvaluation, type Spread } from '../workflow/real-traffic';
 
 export const EXIT = { ok: 0, internal: 1, usage: 2, input: 4, output: 5 } as const;
@@ -22,10 +23,12 @@ normal records), as mean and spread over the seeds.
 
   --train FILE            training records, plain or .gz (e.g. data/nsl-kdd/KDDTrain+_20Percent.txt.gz)
   --test FILE             test records, plain or .gz (e.g. data/nsl-kdd/KDDTest+.txt.gz)
-  --format nsl-kdd|csv    nsl-kdd (default): 41 features, label, optional difficulty, with or
+  --format nsl-kdd|csv|capture
+                          nsl-kdd (default): 41 features, label, optional difficulty, with or
                           without header; csv: header required, last column "label"
                           ("normal" or 1 = normal), a column is categorical when its first value
-                          is not a number
+                          is not a number; capture: packet captures or Zeek logs with a
+                          ground-truth file (its own options: --format capture --help)
   --train-on all|normal   fit on all training records (default) or the normal ones only
   --encoding onehot|ordinal  categorical encoding (default onehot)
   --log1p                 log1p on heavy-tailed counters (src_bytes, dst_bytes, duration, ...)
@@ -191,13 +194,27 @@ export function runEvaluate(argv: string[]): number {
   return EXIT.ok;
 }
 
+/** `--format capture` (packets or Zeek logs, with a ground-truth file) has its own options: see evaluate-captures.ts */
+function isCaptureMode(argv: readonly string[]): boolean {
+  const i = argv.indexOf('--format');
+  return (i >= 0 && argv[i + 1] === 'capture') || argv.includes('--format=capture');
+}
+
 if (require.main === module) {
   // a reader that closes the pipe early (| head) ends the command quietly
   process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? EXIT.ok : EXIT.internal));
-  try {
-    process.exitCode = runEvaluate(process.argv.slice(2));
-  } catch (e) {
+  const argv = process.argv.slice(2);
+  const fail = (e: unknown) => {
     process.stderr.write(`evaluate: unexpected failure: ${(e as Error).message}\n`);
     process.exitCode = EXIT.internal;
+  };
+  if (isCaptureMode(argv)) {
+    runCaptureEvaluate(argv).then((code) => (process.exitCode = code), fail);
+  } else {
+    try {
+      process.exitCode = runEvaluate(argv);
+    } catch (e) {
+      fail(e);
+    }
   }
 }

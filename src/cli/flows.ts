@@ -6,7 +6,7 @@
 import { closeSync, createReadStream, existsSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { parseOptions, integerOption, numberOption } from './args';
 import { CliError, describeError, EXIT_OUTPUT, UsageError } from './command';
-import { FLOW_INPUT_FORMATS, FlowInputError, readFlows, type FlowInputFormat, type FlowInputSummary } from '../capture/flow-input';
+import { FLOW_INPUT_FORMATS, FlowInputError, formatFlowInputSummary, readFlows, type FlowInputFormat, type FlowInputSummary } from '../capture/flow-input';
 import { FLOW_CSV_HEADER, flowCsvLine, flowJsonLine } from '../capture/flow-lines';
 import { DEFAULT_ACTIVE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, type Accounting } from '../capture/flow-meter';
 
@@ -125,20 +125,6 @@ class LineWriter {
 /** the reader of our stdout went away (`| head`): stop quietly */
 class OutputClosed extends Error {}
 
-const fmt = (n: number) => n.toLocaleString('en-US');
-
-/** the summary printed on stderr */
-export function formatFlowsSummary(input: string, s: FlowInputSummary, seconds: number): string {
-  const skipped = Object.entries(s.skipped).filter(([, n]) => n > 0);
-  const what = s.format.startsWith('zeek') ? 'log records' : 'packets';
-  const lines = [
-    `[flows] ${input} (${s.format}${s.gzip ? ', gzip' : ''}): ${fmt(s.records)} ${what} -> ${fmt(s.flows)} flows in ${seconds.toFixed(2)} s (${fmt(Math.round(s.records / Math.max(seconds, 1e-9)))} ${what}/s)`,
-    `  ${what} read ${fmt(s.records)} = used ${fmt(s.used)} + skipped ${fmt(s.records - s.used)}${skipped.length ? ` (${skipped.map(([r, n]) => `${r} ${fmt(n)}`).join(', ')})` : ''}`,
-  ];
-  if (s.unknownBlocks > 0) lines.push(`  pcapng blocks of unknown type skipped: ${fmt(s.unknownBlocks)}`);
-  return `${lines.join('\n')}\n`;
-}
-
 /** Runs the command; resolves with the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let args: FlowsArgs | 'help';
@@ -199,7 +185,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (fd !== 1) closeSync(fd);
   }
   const seconds = (performance.now() - started) / 1000;
-  if (!a.quiet) process.stderr.write(formatFlowsSummary(a.input === '-' ? 'stdin' : a.input, summary, seconds));
+  if (!a.quiet) process.stderr.write(formatFlowInputSummary(`[flows] ${a.input === '-' ? 'stdin' : a.input}`, summary, seconds));
   if (a.summaryJson) {
     try {
       writeFileSync(a.summaryJson, `${JSON.stringify({ input: a.input, seconds, ...summary }, null, 1)}\n`);

@@ -17,6 +17,8 @@ import type { InputFormat } from '../data/records';
 import { ScoringPipeline } from '../scoring/pipeline';
 import { FileOutput, PipeOutput, RedisStreamOutput, type DurableOutput } from '../stream/durable-output';
 import { LineSource } from '../stream/line-source';
+import { CaptureSource } from '../stream/capture-source';
+import { formatFlowInputSummary } from '../capture/flow-input';
 import { errnoText, startScoringLoop, summaryBeforeStart, type StreamSummary } from '../stream/loop';
 import type { RedisStreamSource } from '../stream/redis-source';
 import type { RecordSource } from '../stream/source';
@@ -60,11 +62,17 @@ In every mode:
   --model FILE          the model bundle (required)
   --key-file FILE       require the bundle to be signed with this HMAC key (default: the
                         key in $ANOMALY_MODEL_KEY if set, else no signature check)
-  --format csv|ndjson   input format (default: from the file name, else csv). CSV with or
+  --format csv|ndjson|pcap|pcapng|zeek
+                        input format (default: from the file name, else csv). CSV with or
                         without a header (a header may list the features in any order;
                         extra columns are ignored); NDJSON objects keyed by feature name
                         or arrays in feature order. A model with an encoder (NSL-KDD) reads
-                        raw records: its columns in order, then up to two ignored fields
+                        raw records: its columns in order, then up to two ignored fields.
+                        pcap, pcapng (plain or gzip; e.g. tcpdump -i IFACE -w - | ...) or a
+                        Zeek conn.log: read into flows (as npm run flows does), each flow
+                        scored as it expires; its alert names the flow (5-tuple, times, state)
+  --idle-timeout S      pcap/pcapng: a flow idle this long ends and is scored (default 120)
+  --active-timeout S    pcap/pcapng: a flow this long is cut and scored (default 1800)
   --batch-size N        records per micro-batch (default 4096)
   --max-wait-ms T       score a partial batch once its first record waited T ms (default 200)
   --alerts FILE|-       one NDJSON alert per anomalous record (default: - = stdout)
@@ -101,6 +109,11 @@ written: missing directory, no permission, full disk, a closed pipe on the rejec
 Redis output stream; takes precedence over 4), 1 unexpected failure (a bug; set DEBUG=1
 for the stack trace).`;
 
+/** what --format accepts: record lines, or packets / a Zeek log read into flows */
+export type StreamFormat = InputFormat | 'pcap' | 'pcapng' | 'zeek';
+const STREAM_FORMATS: readonly StreamFormat[] = ['csv', 'ndjson', 'pcap', 'pcapng', 'zeek'];
+const isFlowFormat = (f: StreamFormat): f is 'pcap' | 'pcapng' | 'zeek' => f === 'pcap' || f === 'pcapng' || f === 'zeek';
+
 export interface RedisModeOptions {
   url: string;
   stream: string;
@@ -124,7 +137,10 @@ export interface StreamOptions {
   follow: boolean;
   /** set: read from a Redis consumer group instead of input */
   redis?: RedisModeOptions;
-  format: InputFormat;
+  format: StreamFormat;
+  /** pcap/pcapng: the flow meter's timeouts in ms */
+  idleTimeoutMs?: number;
+  activeTimeoutMs?: number;
   batchSize: number;
   maxWaitMs: number;
   alerts: string;
@@ -149,6 +165,8 @@ const STREAM_OPTIONS = {
   input: { type: 'string' },
   follow: { type: 'boolean' },
   format: { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'active-timeout': { type: 'string' },
   'batch-size': { type: 'string' },
   'max-wait-ms': { type: 'string' },
   alerts: { type: 'string' },
@@ -193,7 +211,11 @@ export function parseStreamArgs(argv: readonly string[]): StreamOptions | 'help'
     const text = v[flag];
     return typeof text === 'string' ? integerOption(`--${flag}`, text, min) : fallback;
   };
-  if (v.format !== undefined && v.format !== 'csv' && v.format !== 'ndjson') throw new UsageError(`--format must be csv or ndjson, got ${JSON.stringify(v.format)}`);
+  if (v.format !== undefined && !(STREAM_FORMATS as readonly string[]).includes(v.format)) throw new UsageError(`--format must be ${STREAM_FORMATS.join(', ')}; got ${JSON.stringify(v.format)}`);
+  const flowFormat = v.format !== undefined && isFlowFormat(v.format as StreamFormat);
+  if (flowFormat && (v.redis !== undefined || v.follow)) throw new UsageError(`--format ${v.format} reads packets or a log from --input FILE|- (publish flows with npm run publish -- --format ${v.format} to use --redis)`);
+  if (!flowFormat && (v['idle-timeout'] !== undefined || v['active-timeout'] !== undefined)) throw new UsageError('--idle-timeout and --active-timeout belong to --format pcap|pcapng');
+  const seconds = (flag: 'idle-timeout' | 'active-timeout') => (v[flag] === undefined ? undefined : Math.round(numberOption(`--${flag}`, v[flag]!, 0) * 1000));
   if (!v.model) throw new UsageError('--model FILE is required');
   const input = v.input ?? '-';
   let redis: RedisModeOptions | undefined;
@@ -226,7 +248,9 @@ export function parseStreamArgs(argv: readonly string[]): StreamOptions | 'help'
     input,
     follow: v.follow ?? false,
     ...(redis ? { redis } : {}),
-    format: v.format ?? (!redis && /\.(nd)?jsonl?$/i.test(input) ? 'ndjson' : 'csv'),
+    format: (v.format as StreamFormat | undefined) ?? (!redis && /\.(nd)?jsonl?$/i.test(input) ? 'ndjson' : 'csv'),
+    idleTimeoutMs: seconds('idle-timeout'),
+    activeTimeoutMs: seconds('active-timeout'),
     batchSize: int('batch-size', 4096),
     maxWaitMs: int('max-wait-ms', 200),
     alerts: v.alerts ?? '-',
@@ -346,6 +370,7 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
 
   let source: RecordSource;
   let redisSource: RedisStreamSource | undefined;
+  let captureSource: CaptureSource | undefined;
   if (opts.redis) {
     const r = opts.redis;
     // loaded only here: the pipe mode needs no Redis client (and see data/records.ts on what ioredis costs V8)
@@ -355,7 +380,9 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
     await openSource(source);
   } else {
     if (opts.input !== '-' && !existsSync(opts.input)) throw new CliError(`cannot read input ${opts.input}: no such file`, EXIT.input);
-    source = new LineSource({ input: opts.input, follow: opts.follow, maxLineBytes: opts.maxLineBytes, log });
+    source = isFlowFormat(opts.format)
+      ? (captureSource = new CaptureSource({ input: opts.input, format: opts.format, meter: { idleTimeoutMs: opts.idleTimeoutMs, activeTimeoutMs: opts.activeTimeoutMs } }))
+      : new LineSource({ input: opts.input, follow: opts.follow, maxLineBytes: opts.maxLineBytes, log });
   }
 
   // every output is opened before any input is read (a FIFO or stdin stays untouched when one fails)
@@ -390,7 +417,8 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
   }
 
   const loop = startScoringLoop(pipeline, source, sinks, {
-    format: opts.format,
+    // flows reach the loop as CSV lines under the flow header
+    format: isFlowFormat(opts.format) ? 'csv' : opts.format,
     modelPath: opts.model,
     batchSize: opts.batchSize,
     maxLineBytes: opts.maxLineBytes,
@@ -432,6 +460,7 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
   const inputError = summary.stoppedBy === 'input error' || summary.stoppedBy === 'max rejects' ? summary.error : undefined;
   for (const message of [inputError, outputError]) if (message !== undefined) process.stderr.write(`stream: ${message}\n`);
   process.stderr.write(`${summaryLines(summary, prefix).join('\n')}\n`);
+  if (captureSource?.summary) process.stderr.write(formatFlowInputSummary(`${prefix} flows from ${captureSource.description}`, captureSource.summary));
   return { code, summary };
 }
 

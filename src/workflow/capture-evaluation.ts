@@ -196,3 +196,29 @@ export function captureBundle(pc: PreparedCaptures, seed: number, fpr: number, f
   const bundle = { ...content, forest: { ...base.forest, offset: threshold }, threshold };
   return { ...bundle, checksum: bundleChecksum(bundle) };
 }
+
+/** one variant of the feature-set comparison */
+export interface FeatureVariant {
+  features: FlowFeatureSet;
+  log1p: boolean;
+}
+
+/** the comparison the lab's README and notebook 12 show: every feature set, raw and with log1p */
+export const FEATURE_VARIANTS: readonly FeatureVariant[] = [
+  { features: 'flow', log1p: false },
+  { features: 'flow', log1p: true },
+  { features: 'all', log1p: false },
+  { features: 'all', log1p: true },
+  { features: 'window', log1p: false },
+  { features: 'window', log1p: true },
+];
+
+/** Evaluates every variant with the same split, seeds and FPR targets. */
+export function compareFeatureSets(
+  train: LabelledFlows,
+  test: LabelledFlows,
+  options: Omit<CaptureEvaluationOptions, 'features' | 'log1p'> = {},
+  variants: readonly FeatureVariant[] = FEATURE_VARIANTS,
+): CaptureEvaluation[] {
+  return variants.map((v) => evaluateCaptures(train, test, { ...options, features: v.features, log1p: v.log1p }));
+}
