@@ -18,10 +18,13 @@ function cell(v: number | string | undefined): string {
   return v;
 }
 
-/** one flow as a CSV line under {@link FLOW_CSV_HEADER} (no newline) */
-export function flowCsvLine(r: FlowRecord): string {
-  let s = cell(r[FLOW_FIELDS[0]!]);
-  for (let i = 1; i < FLOW_FIELDS.length; i++) s += `,${cell(r[FLOW_FIELDS[i]!])}`;
+/**
+ * One flow as a CSV line (no newline): under {@link FLOW_CSV_HEADER}, or only the given
+ * fields in their order (the stream command sends a model exactly its input columns).
+ */
+export function flowCsvLine(r: FlowRecord, fields: readonly string[] = FLOW_FIELDS): string {
+  let s = cell(r[fields[0]!]);
+  for (let i = 1; i < fields.length; i++) s += `,${cell(r[fields[i]!])}`;
   return s;
 }
 

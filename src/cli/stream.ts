@@ -351,6 +351,16 @@ export function summaryLines(s: StreamSummary, prefix: string): string[] {
   ];
 }
 
+/** the capture source for --format pcap|pcapng|zeek; a model whose inputs are not flow fields is exit 3 */
+function captureSourceFor(opts: StreamOptions, columns: readonly string[]): CaptureSource {
+  try {
+    return new CaptureSource({ input: opts.input, format: opts.format as 'pcap' | 'pcapng' | 'zeek', columns, meter: { idleTimeoutMs: opts.idleTimeoutMs, activeTimeoutMs: opts.activeTimeoutMs } });
+  } catch (e) {
+    if (e instanceof RangeError) throw new CliError(`cannot score flows with ${opts.model}: ${e.message}`, EXIT.model);
+    throw e;
+  }
+}
+
 /**
  * Score the records `opts` names until they end or the command stops.
  *
@@ -381,7 +391,7 @@ export async function runStream(opts: StreamOptions): Promise<{ code: number; su
   } else {
     if (opts.input !== '-' && !existsSync(opts.input)) throw new CliError(`cannot read input ${opts.input}: no such file`, EXIT.input);
     source = isFlowFormat(opts.format)
-      ? (captureSource = new CaptureSource({ input: opts.input, format: opts.format, meter: { idleTimeoutMs: opts.idleTimeoutMs, activeTimeoutMs: opts.activeTimeoutMs } }))
+      ? (captureSource = captureSourceFor(opts, pipeline.inputNames))
       : new LineSource({ input: opts.input, follow: opts.follow, maxLineBytes: opts.maxLineBytes, log });
   }
 

@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream';
 import { readFlows, type FlowInputFormat, type FlowInputSummary } from '../capture/flow-input';
 import { FLOW_CSV_HEADER, flowCsvLine } from '../capture/flow-lines';
 import type { FlowMeterOptions } from '../capture/flow-meter';
-import type { FlowRecord } from '../capture/flow-record';
+import { FLOW_FIELDS, type FlowRecord } from '../capture/flow-record';
 import type { WindowOptions } from '../capture/windows';
 import type { RecordSource, SourceChunk } from './source';
 
@@ -29,6 +29,12 @@ export interface CaptureSourceOptions {
   format: Exclude<FlowInputFormat, 'auto'> | 'auto';
   meter?: FlowMeterOptions;
   windows?: WindowOptions | false;
+  /**
+   * the flow fields each line carries, in order (default: every field under the flow
+   * header); the stream command passes the model's input columns, so that the parser
+   * of a model with an encoder, which reads its columns in order, reads flows too
+   */
+  columns?: readonly string[];
   /** stdin, for tests (default process.stdin) */
   stdin?: Readable;
 }
@@ -55,8 +61,15 @@ export class CaptureSource implements RecordSource {
   private readonly chunkOrigins = new WeakMap<SourceChunk, string[]>();
   private input: Readable | undefined;
 
+  private readonly columns: readonly string[];
+  private readonly header: string;
+
   constructor(readonly options: CaptureSourceOptions) {
     this.description = options.input === '-' ? 'stdin' : options.input;
+    this.columns = options.columns ?? FLOW_FIELDS;
+    const unknown = this.columns.filter((c) => !FLOW_FIELDS.includes(c));
+    if (unknown.length > 0) throw new RangeError(`the model reads ${unknown.map((c) => JSON.stringify(c)).join(', ')}, which flows do not have (flow fields: ${FLOW_CSV_HEADER})`);
+    this.header = this.columns.join(',');
   }
 
   /** @throws the file system's error for a file that cannot be opened */
@@ -94,7 +107,7 @@ export class CaptureSource implements RecordSource {
 
   private push(f: FlowRecord): void {
     if (this.stopped) return; // the loop has stopped: what is still read is not handed over
-    this.lines.push(flowCsvLine(f));
+    this.lines.push(flowCsvLine(f, this.columns));
     let o = '"flow":{';
     for (let i = 0; i < ORIGIN_FIELDS.length; i++) {
       const k = ORIGIN_FIELDS[i]!;
@@ -127,7 +140,7 @@ export class CaptureSource implements RecordSource {
     if (this.lines.length === 0) return this.finished || this.stopped ? null : [];
     const lines = this.lines.splice(0, CHUNK_LINES);
     const origins = this.origins.splice(0, lines.length);
-    const chunk: SourceChunk = { deliveries: 1, firstLine: this.nextLine, lines, header: FLOW_CSV_HEADER };
+    const chunk: SourceChunk = { deliveries: 1, firstLine: this.nextLine, lines, header: this.header };
     this.chunkOrigins.set(chunk, origins);
     this.nextLine += lines.length;
     this.releaseCapture();

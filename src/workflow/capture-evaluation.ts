@@ -10,17 +10,18 @@
  * (in the meter's expiry order) are fitted, the rest validate. Encoder (log1p), scaler and
  * forest are fitted on the fit part only.
  */
-import { rocAuc } from '../eval/metrics';
+import { rocAuc, summarizeDetection } from '../eval/metrics';
 import { filterFlowRecords, type FlowRecords } from '../data/flows';
 import { flowColumns, FLOW_FEATURE_SETS, type FlowFeatureSet } from '../capture/feature-sets';
 import type { FlowRecord } from '../capture/flow-record';
-import { bundleChecksum, type ModelBundle } from '../persist/bundle';
-import { IsolationForest } from '../model/forest';
+import { createBundle, type ModelBundle } from '../persist/bundle';
+import { decisionFromScores, IsolationForest, predictFromDecision } from '../model/forest';
+import { PCAModel } from '../model/preprocess';
+import { DEFAULT_PARAMS, type Params } from '../core/params';
 import {
   fitAndScoreTest,
   fprKey,
   prepareRealTraffic,
-  realTrafficBundle,
   REAL_TRAFFIC_FOREST,
   spread,
   type ForestSettings,
@@ -183,18 +184,30 @@ export function evaluateCaptures(train: LabelledFlows, test: LabelledFlows, opti
 }
 
 /**
- * A model bundle for flows (seed `seed`), fitted on the fit part of the normal capture,
- * whose threshold is the validation flows' score quantile at `fpr` instead of the
- * forest's contamination offset, so that the stream command alerts at the
- * false-positive rate the evaluation measured.
+ * A model bundle for flows (forest seed `seed`), fitted on the fit part of the normal
+ * capture. Its threshold is the validation flows' score quantile at `fpr` instead of the
+ * forest's contamination offset, so the stream command alerts at the false-positive
+ * rate the evaluation measured; the metrics stored with it are those on the labelled
+ * test capture at that threshold (the normal capture has one class: no ROC there).
  */
-export function captureBundle(pc: PreparedCaptures, seed: number, fpr: number, forest: ForestSettings = REAL_TRAFFIC_FOREST, createdAt?: Date): ModelBundle {
-  const base = realTrafficBundle(pc.prepared, pc.fit, seed, forest, createdAt);
-  const fitted = IsolationForest.fromJSON(base.forest);
+export function captureBundle(pc: PreparedCaptures, seed: number, fpr: number, forestSettings: ForestSettings = REAL_TRAFFIC_FOREST, createdAt?: Date): ModelBundle {
+  const p = pc.prepared;
+  const { forest: fitted, testScores } = fitAndScoreTest(p, seed, forestSettings);
   const threshold = thresholdAtFpr(fitted.scoreSamples(pc.validationX), fpr);
-  const { checksum: _c, signature: _s, ...content } = base;
-  const bundle = { ...content, forest: { ...base.forest, offset: threshold }, threshold };
-  return { ...bundle, checksum: bundleChecksum(bundle) };
+  const forest = IsolationForest.fromJSON({ ...fitted.toJSON(), offset: threshold });
+  const params: Params = { ...DEFAULT_PARAMS, ...forestSettings, seed, nFeatures: p.encoder.columns.length };
+  return createBundle(
+    {
+      params,
+      featureNames: p.encoder.inputNames,
+      scaler: p.scaler,
+      pca: PCAModel.fit(p.trainX, params.pcaComponents),
+      forest,
+      trainingMetrics: summarizeDetection(p.test.y, testScores, predictFromDecision(decisionFromScores(testScores, threshold))),
+      encoder: p.encoder,
+    },
+    createdAt,
+  );
 }
 
 /** one variant of the feature-set comparison */
