@@ -28,12 +28,21 @@ export function flowCsvLine(r: FlowRecord, fields: readonly string[] = FLOW_FIEL
   return s;
 }
 
-/** one flow as an NDJSON line (no newline), fields in {@link FLOW_FIELDS} order */
+/** `"name":` for each field, the comma before all but the first: the constant part of every JSON line */
+const JSON_KEYS = FLOW_FIELDS.map((f, i) => `${i === 0 ? '{' : ','}${JSON.stringify(f)}:`);
+
+/**
+ * One flow as an NDJSON line (no newline), fields in {@link FLOW_FIELDS} order; the
+ * same text as JSON.stringify of the record with NaN as null, built without an
+ * intermediate object (it is the hot path of `npm run flows`).
+ */
 export function flowJsonLine(r: FlowRecord): string {
-  const o: Record<string, number | string | null> = {};
-  for (const f of FLOW_FIELDS) {
-    const v = r[f];
-    o[f] = v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? null : v;
+  let s = '';
+  for (let i = 0; i < FLOW_FIELDS.length; i++) {
+    const v = r[FLOW_FIELDS[i]!];
+    s += JSON_KEYS[i];
+    if (typeof v === 'number') s += Number.isFinite(v) ? String(v) : 'null';
+    else s += v === undefined ? 'null' : JSON.stringify(v);
   }
-  return JSON.stringify(o);
+  return `${s}}`;
 }
