@@ -14,6 +14,7 @@ import { FLOW_FIELDS, WINDOW_FIELDS, type FlowRecord } from '../src/capture/flow
 import { WindowFeatures } from '../src/capture/windows';
 import { captureBundle, prepareCaptures } from '../src/workflow/capture-evaluation';
 import { saveBundle } from '../src/persist/bundle';
+import { useThrowawayRedis } from './throwaway-redis';
 
 const ROOT = join(__dirname, '..');
 const WEB = join(__dirname, 'fixtures', 'flows', 'web.pcap');
@@ -170,5 +171,32 @@ describe('npm run stream --format pcap', () => {
       expect([a.flow.src_ip, a.flow.src_port, a.flow.dst_port]).toEqual([f.src_ip, f.src_port, f.dst_port]);
       for (const k of WINDOW_FIELDS) expect(a.record[k]).toBe(f[k]);
     }
+  });
+});
+
+describe('flows through Redis: the probe meters, the group scores', () => {
+  const redis = useThrowawayRedis();
+  it('npm run publish --format pcap, then a consumer with a log1p flow model: the same alerts as the pipe', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flows-redis-'));
+    const flowsOf = async (p: string) => (await readFlowFile(p)).flows;
+    const train = await flowsOf(PAUSES);
+    const test = await flowsOf(WEB);
+    const labelled = (flows: FlowRecord[], source: string) => ({ source, flows, labels: flows.map((f) => (f.conn_state === 'REJ' ? 'refused' : 'normal')) });
+    // log1p puts an encoder in the bundle: its parser reads the flow header's columns by name
+    const pc = prepareCaptures(labelled([...train, ...train, ...train], 'pauses'), labelled(test, 'web'), { features: 'all', log1p: true });
+    const model = join(dir, 'model.json');
+    // a threshold that flags a third of the validation flows: enough alerts to compare
+    saveBundle(model, captureBundle(pc, 0, 0.34, undefined, new Date(0)));
+    const pub = spawnSync(node, [cli('publish'), '--redis', redis.url, '--stream', 'flows', '--input', WEB, '--format', 'pcap', '--records-per-entry', '5']);
+    expect([pub.status, pub.stderr.toString()]).toEqual([0, expect.stringMatching(/18 records in 4 entries[\s\S]*flows from .*web\.pcap \(pcap\): 598 packets -> 18 flows/)]);
+    const group = spawnSync(node, [cli('stream'), '--model', model, '--redis', redis.url, '--stream', 'flows', '--group', 'g', '--consumer', 'c1', '--exit-when-idle', '500', '--quiet', '--alerts', join(dir, 'group.ndjson')]);
+    expect([group.status, group.stderr.toString()]).toEqual([0, expect.stringMatching(/scored 18 \+ rejected 0/)]);
+    const pipe = spawnSync(node, [cli('stream'), '--model', model, '--input', WEB, '--format', 'pcap', '--quiet']);
+    expect(pipe.status).toBe(0);
+    const key = (a: { record: Record<string, number>; score: number }) => JSON.stringify([a.score, a.record]);
+    const groupAlerts = readFileSync(join(dir, 'group.ndjson'), 'utf8').trim().split('\n').filter(Boolean).map((l) => key(JSON.parse(l)));
+    const pipeAlerts = pipe.stdout.toString().trim().split('\n').filter(Boolean).map((l) => key(JSON.parse(l)));
+    expect(pipeAlerts.length).toBeGreaterThan(0);
+    expect(groupAlerts).toEqual(pipeAlerts);
   });
 });

@@ -326,7 +326,19 @@ describe('the model bundle with an encoder (schema 2)', () => {
     expect(p.parse(line({ 2: '' }), out, 0)).toEqual({ kind: 'reject', reason: 'field service is empty' });
     expect(p.parse('', out, 0)).toEqual({ kind: 'reject', reason: 'empty line' });
     const q = new EncodedRecordParser(enc, 'csv');
-    expect(() => q.parse('duration,proto', out, 0)).toThrow(/column 2 is "proto", expected "protocol_type"/);
+    expect(() => q.parse('duration,proto', out, 0)).toThrow(/CSV header lacks 40 of the model's 41 columns: "protocol_type", "service", "flag", "src_bytes", "dst_bytes", and 35 more/);
+    // the model's columns in another order, among other columns: lines are rearranged
+    const names = [...NSL_KDD_FEATURES];
+    const shuffled = ['label', ...names.slice().reverse(), 'note'];
+    const r = new EncodedRecordParser(enc, 'csv');
+    expect(r.parse(shuffled.join(','), out, 0)).toEqual({ kind: 'header' });
+    const fields = NSL_KDD_FEATURES.map((n) => (n === 'protocol_type' ? 'tcp' : n === 'service' ? 'http' : n === 'flag' ? 'SF' : '1'));
+    const direct = new Float64Array(enc.outputWidth);
+    new EncodedRecordParser(enc, 'csv').parse(fields.join(','), direct, 0);
+    const rearranged = new Float64Array(enc.outputWidth);
+    expect(r.parse(['normal', ...fields.slice().reverse(), 'x'].join(','), rearranged, 0)).toEqual({ kind: 'record' });
+    expect(Array.from(rearranged)).toEqual(Array.from(direct));
+    expect(r.parse(['normal', ...fields.slice().reverse()].join(','), rearranged, 0)).toEqual({ kind: 'reject', reason: 'expected 43 fields (as in the header), got 42' });
     const j = new EncodedRecordParser(enc, 'ndjson');
     const obj = Object.fromEntries(NSL_KDD_FEATURES.map((n, k) => [n, k >= 1 && k <= 3 ? ['tcp', 'http', 'SF'][k - 1] : 0]));
     expect(j.parse(JSON.stringify(obj), out, 0)).toEqual({ kind: 'record' });

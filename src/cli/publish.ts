@@ -7,6 +7,9 @@ import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
 import { connectRedis, RedisSourceError } from '../stream/redis-source';
 import { publishLines, type PublishSummary } from '../stream/redis-publisher';
 import type { InputFormat } from '../data/records';
+import { CaptureSource } from '../stream/capture-source';
+import { FLOW_CSV_HEADER } from '../capture/flow-lines';
+import { FlowInputError, formatFlowInputSummary, type FlowInputSummary } from '../capture/flow-input';
 import { integerOption, parseOptions } from './args';
 import { UsageError } from './command';
 
@@ -20,8 +23,14 @@ the first, for consumers started with npm run stream -- --redis ... to score.
   --redis URL              the Redis server, redis://[user:password@]host:port[/db] (required)
   --stream NAME            the stream key (required)
   --input FILE|-           the records (default: - = stdin)
-  --format csv|ndjson      default: from the file name, else csv. A CSV first line without any
-                           number is its header: sent with every entry, not as a record
+  --format csv|ndjson|pcap|pcapng|zeek
+                           default: from the file name, else csv. A CSV first line without any
+                           number is its header: sent with every entry, not as a record.
+                           pcap, pcapng (plain or gzip, e.g. tcpdump -w - | ...) or a Zeek
+                           conn.log: read into flows here (flow meter and window features, as
+                           npm run flows does) and published as CSV flow lines under the flow
+                           header, so a probe meters where the packets are and a consumer
+                           group scores (npm run stream -- --redis ... with a flow model)
   --records-per-entry N    lines per stream entry (default 100; 1 = one record per entry)
   --max-line-bytes N       longer lines are not published; each is reported on stderr (default 65536)
   --summary-json FILE      also write the summary as JSON
@@ -35,7 +44,7 @@ export interface PublishCliOptions {
   redis: string;
   stream: string;
   input: string;
-  format: InputFormat;
+  format: InputFormat | FlowFormat;
   recordsPerEntry: number;
   maxLineBytes: number;
   summaryJson?: string;
@@ -61,8 +70,9 @@ export function parsePublishArgs(argv: string[]): PublishCliOptions | 'help' {
   if (!values.redis) throw new UsageError('--redis URL is required');
   if (!values.stream) throw new UsageError('--stream NAME is required');
   const input = values.input ?? '-';
-  if (values.format !== undefined && values.format !== 'csv' && values.format !== 'ndjson') throw new UsageError(`--format must be csv or ndjson, got ${JSON.stringify(values.format)}`);
-  const format: InputFormat = (values.format as InputFormat | undefined) ?? (/\.(nd)?jsonl?$/i.test(input) ? 'ndjson' : 'csv');
+  const formats = ['csv', 'ndjson', 'pcap', 'pcapng', 'zeek'];
+  if (values.format !== undefined && !formats.includes(values.format)) throw new UsageError(`--format must be ${formats.join(', ')}; got ${JSON.stringify(values.format)}`);
+  const format = (values.format as InputFormat | FlowFormat | undefined) ?? (/\.(nd)?jsonl?$/i.test(input) ? 'ndjson' : 'csv');
   return {
     redis: values.redis,
     stream: values.stream,
@@ -76,6 +86,18 @@ export function parsePublishArgs(argv: string[]): PublishCliOptions | 'help' {
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+type FlowFormat = 'pcap' | 'pcapng' | 'zeek';
+
+/** the flows of a capture source as CSV text: the flow header, then one line per flow */
+async function* flowLineBytes(source: CaptureSource): AsyncGenerator<Buffer> {
+  yield Buffer.from(`${FLOW_CSV_HEADER}\n`);
+  for (;;) {
+    const chunks = await source.read();
+    if (chunks === null) return;
+    for (const c of chunks) yield Buffer.from(`${c.lines.join('\n')}\n`);
+  }
+}
 
 /** Run the command; returns the exit code (never throws for bad input or an unreachable Redis). */
 export async function main(argv: string[]): Promise<number> {
@@ -102,11 +124,15 @@ export async function main(argv: string[]): Promise<number> {
     return PUBLISH_EXIT.redis;
   }
   let summary: PublishSummary;
+  let captureSummary: () => FlowInputSummary | undefined = () => undefined;
   try {
-    const input = opts.input === '-' ? process.stdin : createReadStream(opts.input, { highWaterMark: 1 << 20 });
+    const flows = opts.format === 'pcap' || opts.format === 'pcapng' || opts.format === 'zeek' ? new CaptureSource({ input: opts.input, format: opts.format }) : undefined;
+    if (flows) await flows.open();
+    const input = flows ? flowLineBytes(flows) : opts.input === '-' ? process.stdin : createReadStream(opts.input, { highWaterMark: 1 << 20 });
+    captureSummary = () => flows?.summary;
     summary = await publishLines(client, input as AsyncIterable<Buffer>, {
       stream: opts.stream,
-      format: opts.format,
+      format: flows ? 'csv' : (opts.format as InputFormat),
       recordsPerEntry: opts.recordsPerEntry,
       maxLineBytes: opts.maxLineBytes,
       onTooLong: (line) => process.stderr.write(`${JSON.stringify({ line, reason: `line longer than ${(opts as PublishCliOptions).maxLineBytes} bytes, not published` })}\n`),
@@ -117,6 +143,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof RedisSourceError || /redis|connection|ECONNRE/i.test(err.message)) {
       process.stderr.write(`publish: ${err.message}\n`);
       return PUBLISH_EXIT.redis;
+    }
+    if (e instanceof FlowInputError) {
+      process.stderr.write(`publish: ${err.message}\n`);
+      return PUBLISH_EXIT.input;
     }
     if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') {
       process.stderr.write(`publish: cannot read input ${opts.input}: ${err.message}\n`);
@@ -130,6 +160,8 @@ export async function main(argv: string[]): Promise<number> {
       `[publish] ${fmt(summary.recordsPublished)} records in ${fmt(summary.entries)} entries to ${summary.stream} (${summary.firstId ?? '-'} .. ${summary.lastId ?? '-'}) in ${summary.seconds.toFixed(2)} s, ${fmt(summary.recordsPerSecond)} records/s\n` +
         `  lines read ${fmt(summary.linesRead)} = header ${summary.headerLines} + published ${fmt(summary.recordsPublished)} + too long ${summary.linesTooLong}\n`,
     );
+    const c = captureSummary();
+    if (c) process.stderr.write(formatFlowInputSummary(`[publish] flows from ${opts.input === '-' ? 'stdin' : opts.input}`, c));
   }
   if (opts.summaryJson) writeFileSync(opts.summaryJson, `${JSON.stringify(summary, null, 1)}\n`);
   return PUBLISH_EXIT.ok;

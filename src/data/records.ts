@@ -232,7 +232,9 @@ const MAX_UNSEEN_WARNINGS = 20;
  * (one-hot or ordinal categories; numeric fields raw, log1p comes at scoring)
  * into the caller's buffer. CSV: the encoder's input columns in order,
  * optionally followed by up to two ignored fields (NSL-KDD's label and
- * difficulty), with or without a header; NDJSON: objects keyed by column name.
+ * difficulty), with or without a header; or under a header that names the
+ * encoder's columns in any order among other columns (each line is then
+ * rearranged, the other columns ignored); NDJSON: objects keyed by column name.
  * A category the training data did not have goes to the "other" slot, is
  * counted in `unseen` and named once in `warnings`.
  */
@@ -285,17 +287,45 @@ export class EncodedRecordParser {
       const first = line.split(',').map((f) => f.trim());
       if (first[0] === this.names[0] && Number.isNaN(Number(first[0]))) {
         const at = this.names.findIndex((n, j) => first[j] !== n);
-        if (at >= 0) {
-          throw new InputError(`CSV header must start with the model's ${this.nIn} columns in order; column ${at + 1} is ${quote(first[at] ?? '')}, expected ${quote(this.names[at])}`);
+        if (at < 0) {
+          if (first.length > this.nIn + 2) throw new InputError(`CSV header has ${first.length} columns; the model reads ${this.nIn} plus at most 2 ignored ones`);
+          this.header = true;
+          return { kind: 'header' };
         }
-        if (first.length > this.nIn + 2) throw new InputError(`CSV header has ${first.length} columns; the model reads ${this.nIn} plus at most 2 ignored ones`);
+      }
+      // a header that names the model's columns in another order, among others (flow
+      // lines carry every flow field): lines are rearranged into the model's order
+      if (this.names.some((n) => first.includes(n)) && !first.some((f) => f !== '' && Number.isFinite(Number(f)))) {
+        const missing = this.names.filter((n) => !first.includes(n));
+        if (missing.length > 0) {
+          const named = missing.slice(0, 5).map((n) => quote(n)).join(', ');
+          throw new InputError(`CSV header lacks ${missing.length} of the model's ${this.nIn} columns: ${named}${missing.length > 5 ? `, and ${missing.length - 5} more` : ''}`);
+        }
+        const seen = new Set<string>();
+        for (const n of first) {
+          if (seen.has(n)) throw new InputError(`CSV header names column ${quote(n)} twice`);
+          seen.add(n);
+        }
+        this.pick = Int32Array.from(this.names, (n) => first.indexOf(n));
+        this.headerFields = first.length;
         this.header = true;
         return { kind: 'header' };
       }
     }
+    if (this.pick !== undefined) {
+      const fields = line.split(',');
+      if (fields.length !== this.headerFields) return { kind: 'reject', reason: `expected ${this.headerFields} fields (as in the header), got ${fields.length}` };
+      let picked = fields[this.pick[0]];
+      for (let j = 1; j < this.pick.length; j++) picked += `,${fields[this.pick[j]]}`;
+      line = picked;
+    }
     if (this.fastCsv(line, out, offset)) return RECORD;
     return this.slowCsv(line, out, offset);
   }
+
+  /** for a header in another order: the header column of each model column */
+  private pick: Int32Array | undefined;
+  private headerFields = 0;
 
   /**
    * The common case in one pass over the characters: unsigned plain decimals
