@@ -71,3 +71,13 @@ export { confusionRows, dataFrameRows, describeColumns, falseAlarmPlacementRows,
 export { notebookSetup, resolveNotebookParams, type NotebookContext, type NotebookSetupOptions } from './notebook/setup';
 export { describeStreamAlarms, StreamDashboard, streamTotalsRows } from './notebook/stream-dashboard';
 export { failoverBars, failoverConsumerRows, failoverRecordRows } from './notebook/failover-view';
+// packets and logs into flows (notebook 12): captures, the flow meter, windows, Zeek, ground truth
+export { readFlowFile, readFlows, formatFlowInputSummary, FlowInputError, type FlowInputSummary, type FlowInputOptions, type FlowInputFormat } from './capture/flow-input';
+export { FLOW_FIELDS, WINDOW_FIELDS, NFSTREAM_NUMERIC_FIELDS, type FlowRecord } from './capture/flow-record';
+export { FLOW_FEATURE_SETS, PER_FLOW_FEATURES, flowColumns, type FlowFeatureSet } from './capture/feature-sets';
+export { readGroundTruth, labelFlows, parseGroundTruth, type Episode } from './capture/ground-truth';
+export { FlowMeter, connectionState, type FlowMeterOptions, type Accounting } from './capture/flow-meter';
+export { WindowFeatures, type WindowOptions } from './capture/windows';
+export { flowCsvLine, flowJsonLine, FLOW_CSV_HEADER } from './capture/flow-lines';
+export { captureBundle, compareFeatureSets, episodeDrivers, evaluateCaptures, prepareCaptures, thresholdAtFpr, FEATURE_VARIANTS, type CaptureEvaluation, type EpisodeDrivers, type LabelledFlows, type PreparedCaptures } from './workflow/capture-evaluation';
+export { flowTimelineSpec, type TimelineEpisode } from './notebook/plots';

@@ -1063,3 +1063,60 @@ export function explanationWaterfallSpec(
     config: CONFIG,
   } as VegaLiteSpec;
 }
+
+/** one shaded episode of {@link flowTimelineSpec} */
+export interface TimelineEpisode {
+  episode: string;
+  startMs: number;
+  endMs: number;
+}
+
+/**
+ * Flows per second over a capture, stacked by label (normal, or the episode a flow
+ * belongs to), with each attack episode's recorded time window shaded behind the bars.
+ * Time is in seconds since the capture's first flow.
+ *
+ * @param firstSeenMs - each flow's first packet time (ms since the epoch)
+ * @param labels - each flow's label ("normal" or an episode name)
+ */
+export function flowTimelineSpec(firstSeenMs: ArrayLike<number>, labels: readonly string[], episodes: readonly TimelineEpisode[], options: { title?: string } = {}): VegaLiteSpec {
+  if (firstSeenMs.length !== labels.length) throw new RangeError(`flowTimelineSpec: ${firstSeenMs.length} times but ${labels.length} labels`);
+  let t0 = Infinity;
+  for (let i = 0; i < firstSeenMs.length; i++) t0 = Math.min(t0, firstSeenMs[i]!);
+  const counts = new Map<string, number>();
+  for (let i = 0; i < firstSeenMs.length; i++) {
+    const key = `${Math.floor((firstSeenMs[i]! - t0) / 1000)}|${labels[i]}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const bars = [...counts].map(([k, n]) => {
+    const [second, label] = k.split('|');
+    return { second: Number(second), label, flows: n };
+  });
+  const order = ['normal', ...episodes.map((e) => e.episode).filter((e, i, a) => a.indexOf(e) === i)];
+  const shades = episodes.map((e) => ({ episode: e.episode, start: round((e.startMs - t0) / 1000, 2), end: round((e.endMs - t0) / 1000, 2) }));
+  return {
+    $schema: SCHEMA,
+    title: { text: options.title ?? 'Flows per second', subtitle: 'stacked by label; shaded: the recorded window of each attack episode' },
+    width: 640,
+    height: 220,
+    layer: [
+      {
+        data: { values: shades },
+        mark: { type: 'rect', opacity: 0.15, color: '#888' },
+        encoding: { x: { field: 'start', type: 'quantitative' }, x2: { field: 'end' }, tooltip: [{ field: 'episode', type: 'nominal' }, { field: 'start', type: 'quantitative', title: 'from s' }, { field: 'end', type: 'quantitative', title: 'to s' }] },
+      },
+      {
+        data: { values: bars },
+        mark: { type: 'bar', width: 2 },
+        encoding: {
+          x: { field: 'second', type: 'quantitative', title: 'seconds since the first flow' },
+          y: { field: 'flows', type: 'quantitative', aggregate: 'sum', title: 'flows starting per second', scale: { type: 'symlog' } },
+          color: { field: 'label', type: 'nominal', title: 'label', sort: order, scale: { domain: order } },
+          order: { field: 'label', sort: 'ascending' },
+          tooltip: [{ field: 'second', type: 'quantitative' }, { field: 'label', type: 'nominal' }, { field: 'flows', type: 'quantitative' }],
+        },
+      },
+    ],
+    config: CONFIG,
+  } as VegaLiteSpec;
+}

@@ -11,6 +11,7 @@
  * forest are fitted on the fit part only.
  */
 import { rocAuc, summarizeDetection } from '../eval/metrics';
+import { explainRecords, featureImportance } from '../explain/alerts';
 import { filterFlowRecords, type FlowRecords } from '../data/flows';
 import { flowColumns, FLOW_FEATURE_SETS, type FlowFeatureSet } from '../capture/feature-sets';
 import type { FlowRecord } from '../capture/flow-record';
@@ -234,4 +235,37 @@ export function compareFeatureSets(
   variants: readonly FeatureVariant[] = FEATURE_VARIANTS,
 ): CaptureEvaluation[] {
   return variants.map((v) => evaluateCaptures(train, test, { ...options, features: v.features, log1p: v.log1p }));
+}
+
+/** why one episode's flows were flagged: the features that moved them most, on average */
+export interface EpisodeDrivers {
+  episode: string;
+  flows: number;
+  flagged: number;
+  /** the strongest features over the flagged flows (mean TreeSHAP contribution, path-length units; negative = towards anomalous) */
+  drivers: Array<{ feature: string; meanContribution: number; topShare: number }>;
+}
+
+/**
+ * Explains each episode's detections: one forest (seed `seed`), the threshold at `fpr`
+ * on the validation flows, exact TreeSHAP contributions for the flagged flows of the
+ * test capture, averaged per episode (explain/alerts.ts featureImportance).
+ */
+export function episodeDrivers(pc: PreparedCaptures, seed: number, fpr: number, top = 3, forestSettings: ForestSettings = REAL_TRAFFIC_FOREST): EpisodeDrivers[] {
+  const p = pc.prepared;
+  const { forest, testScores } = fitAndScoreTest(p, seed, forestSettings);
+  const threshold = thresholdAtFpr(forest.scoreSamples(pc.validationX), fpr);
+  const t = p.test;
+  const episodes = [...new Set(t.attack.filter((a) => a !== 'normal'))];
+  const flagged = Array.from({ length: t.rows }, (_, i) => i).filter((i) => testScores[i]! < threshold && t.y[i] === -1);
+  const model = { forest, scaler: p.scaler, featureNames: p.encoder.inputNames, encoder: p.encoder };
+  const explanations = explainRecords(model, t, flagged);
+  return episodes.map((episode) => {
+    const rows: number[] = [];
+    flagged.forEach((i, k) => {
+      if (t.attack[i] === episode) rows.push(k);
+    });
+    const flows = t.attack.filter((a) => a === episode).length;
+    return { episode, flows, flagged: rows.length, drivers: rows.length === 0 ? [] : featureImportance(explanations, { rows }).slice(0, top) };
+  });
 }
