@@ -60,6 +60,9 @@ function reference(flows: FlowRecord[], k: number): Record<string, number> {
     dst_host_rerror_rate: sum(lh, rerr) / lh.length,
     dst_host_srv_rerror_rate: sum(ls, rerr) / ls.length,
     src_dst_port_count: new Set(time.filter((f) => f.src_ip === me.src_ip).map((f) => f.dst_port)).size,
+    src_count: time.filter((f) => f.src_ip === me.src_ip).length,
+    src_serror_rate: sum(time.filter((f) => f.src_ip === me.src_ip), serr) / time.filter((f) => f.src_ip === me.src_ip).length,
+    src_rerror_rate: sum(time.filter((f) => f.src_ip === me.src_ip), rerr) / time.filter((f) => f.src_ip === me.src_ip).length,
   };
 }
 

@@ -7,7 +7,7 @@
  * day, and expiration_id says how the meter ended the flow. What remains:
  * - `flow`: nfstream's per-flow statistics (durations, packets and bytes each way,
  *   packet sizes, inter-arrival times, TCP flag counts), 57 fields;
- * - `window`: the NSL-KDD-style window features (capture/windows.ts), 20 fields;
+ * - `window`: the window features (capture/windows.ts): NSL-KDD's 19 traffic features and 4 of ours about the source, 23 fields;
  * - `all`: both.
  * Every count, byte total, duration and size is heavy-tailed, so they are the log1p
  * candidates (`heavyTailed` of the schema); the window rates are already in [0, 1].
@@ -31,7 +31,7 @@ export const FLOW_FEATURE_SETS = {
 export type FlowFeatureSet = keyof typeof FLOW_FEATURE_SETS;
 
 /** count-like window fields (the rates are not heavy-tailed) */
-const WINDOW_COUNTS = new Set(['count', 'srv_count', 'dst_host_count', 'dst_host_srv_count', 'src_dst_port_count']);
+const WINDOW_COUNTS = new Set(['count', 'srv_count', 'dst_host_count', 'dst_host_srv_count', 'src_dst_port_count', 'src_count']);
 
 /** the schema of flow records with the given numeric features; label "label", normal label "normal", family = episode name */
 export function flowSchema(features: readonly string[], name = 'flows'): FlowSchema {

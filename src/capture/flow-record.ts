@@ -50,6 +50,9 @@ export const WINDOW_FIELDS = [
   'dst_host_rerror_rate',
   'dst_host_srv_rerror_rate',
   'src_dst_port_count',
+  'src_count',
+  'src_serror_rate',
+  'src_rerror_rate',
 ] as const;
 
 /** our own text fields: Zeek's connection state (S0, SF, REJ, ...) and the service by port ("http", "dns", "other") */

@@ -10,7 +10,7 @@ import type { FlowRecord } from './flow-record';
 
 /** one attack episode of a capture */
 export interface Episode {
-  /** the capture file name it belongs to ("mixed.pcap") */
+  /** the capture it belongs to ("mixed", or a file name: compared without folder and extensions, see {@link captureName}) */
   capture: string;
   /** its name ("syn-scan"), the label of its flows */
   episode: string;
@@ -60,12 +60,18 @@ export function readGroundTruth(path: string): Episode[] {
   return parseGroundTruth(readTextFile(path), path);
 }
 
+/** a capture's name without folder and extensions: "data/lab/mixed.pcap.gz" and "mixed" name the same capture */
+export function captureName(path: string): string {
+  return path.replace(/^.*[\\/]/, '').replace(/\.gz$/i, '').replace(/\.(pcapng|pcap|log|json|ndjson)$/i, '');
+}
+
 /**
  * The label of each flow: the name of its episode, or `normal`. Only the episodes of
- * `capture` count when it is given (a truth file may describe several captures).
+ * `capture` count when it is given (a truth file may describe several captures; names
+ * are compared by {@link captureName}).
  */
 export function labelFlows(flows: readonly FlowRecord[], episodes: readonly Episode[], capture?: string): string[] {
-  const mine = capture === undefined ? episodes : episodes.filter((e) => e.capture === capture);
+  const mine = capture === undefined ? episodes : episodes.filter((e) => captureName(e.capture) === captureName(capture));
   return flows.map((f) => {
     const t = Number(f.bidirectional_first_seen_ms);
     for (const e of mine) {

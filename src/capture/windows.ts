@@ -15,7 +15,11 @@
  *   `serror_rate`, `rerror_rate`: of `count`; `srv_serror_rate`, `srv_rerror_rate`: of
  *   `srv_count`; `same_srv_rate` / `diff_srv_rate`: of `count`, the same / another
  *   service; `srv_diff_host_rate`: of `srv_count`, to another host;
- *   `src_dst_port_count` (ours): distinct destination ports this flow's source used;
+ *   ours, about the flow's source rather than its destination: `src_dst_port_count`
+ *   distinct destination ports the source used, `src_count` its flows, and
+ *   `src_serror_rate` / `src_rerror_rate` of those. A flood or a scan raises the
+ *   destination's counts for every flow to that host, its own and everyone else's;
+ *   the source's counts rise only for the attacker's flows;
  * - connection window: the last 100 flows; `dst_host_count`: to the same destination
  *   host; `dst_host_srv_count`: to the same service; `dst_host_same_srv_rate`,
  *   `dst_host_diff_srv_rate`, `dst_host_same_src_port_rate`, `dst_host_serror_rate`,
@@ -77,6 +81,7 @@ export class WindowFeatures {
   private clock = -Infinity;
   private readonly byHost = new Map<string, Tally>();
   private readonly byService = new Map<string, Tally>();
+  private readonly bySource = new Map<string, Tally>();
   private readonly byHostService = new Map<string, number>();
   private readonly portsBySource = new Map<string, Map<number, number>>();
   private readonly last: Entry[] = [];
@@ -110,6 +115,7 @@ export class WindowFeatures {
     this.recent.push(e);
     const host = bump(this.byHost, e.host, e, 1);
     const service = bump(this.byService, e.service, e, 1);
+    const source = bump(this.bySource, e.src, e, 1);
     const sameHostService = (this.byHostService.get(e.hostService) ?? 0) + 1;
     this.byHostService.set(e.hostService, sameHostService);
     let ports = this.portsBySource.get(e.src);
@@ -129,6 +135,9 @@ export class WindowFeatures {
     flow.diff_srv_rate = (host.n - sameHostService) / host.n;
     flow.srv_diff_host_rate = (service.n - sameHostService) / service.n;
     flow.src_dst_port_count = ports.size;
+    flow.src_count = source.n;
+    flow.src_serror_rate = source.serror / source.n;
+    flow.src_rerror_rate = source.rerror / source.n;
 
     // the connection window: the last `size` flows, this one included
     if (this.last.length < this.size) this.last.push(e);
@@ -181,6 +190,7 @@ export class WindowFeatures {
       this.head++;
       bump(this.byHost, old.host, old, -1);
       bump(this.byService, old.service, old, -1);
+      bump(this.bySource, old.src, old, -1);
       const hs = this.byHostService.get(old.hostService)! - 1;
       if (hs === 0) this.byHostService.delete(old.hostService);
       else this.byHostService.set(old.hostService, hs);

@@ -128,7 +128,7 @@ export function formatComparison(results: readonly CaptureEvaluation[]): string 
 
 async function labelled(path: string, episodes: readonly Episode[]): Promise<LabelledFlows> {
   const { flows } = await readFlowFile(path);
-  return { source: path, flows, labels: labelFlows(flows, episodes, basename(path).replace(/\.gz$/, '')) };
+  return { source: path, flows, labels: labelFlows(flows, episodes, basename(path)) };
 }
 
 /** Runs the capture mode; resolves with the exit code. */
