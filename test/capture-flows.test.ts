@@ -26,7 +26,7 @@ const cli = (name: string) => join(ROOT, 'dist', 'cli', `${name}.js`);
 function reference(flows: FlowRecord[], k: number): Record<string, number> {
   const me = flows[k]!;
   const svc = (f: FlowRecord) => `${f.protocol}/${f.dst_port}`;
-  const serr = (f: FlowRecord) => (f.protocol === 6 && ['S0', 'S1', 'S2', 'S3'].includes(String(f.conn_state)) ? 1 : 0);
+  const serr = (f: FlowRecord) => (f.protocol === 6 && f.tcp_established === 0 && !['REJ', 'OTH', 'RSTRH', 'SHR'].includes(String(f.conn_state)) ? 1 : 0);
   const rerr = (f: FlowRecord) => (f.conn_state === 'REJ' ? 1 : 0);
   let clock = -Infinity;
   for (let i = 0; i <= k; i++) clock = Math.max(clock, Number(flows[i]!.bidirectional_first_seen_ms));
@@ -73,6 +73,8 @@ describe('flows of real traffic', () => {
     const state = (pred: (f: FlowRecord) => boolean) => [...new Set(flows.filter(pred).map((f) => f.conn_state))];
     expect(state((f) => f.dst_port === 8080 || f.dst_port === 8081)).toEqual(['SF']);
     expect(state((f) => f.dst_port === 9)).toEqual(['REJ']);
+    const established = (pred: (f: FlowRecord) => boolean) => [...new Set(flows.filter(pred).map((f) => f.tcp_established))];
+    expect([established((f) => f.dst_port === 8080), established((f) => f.dst_port === 9), established((f) => f.protocol !== 6)]).toEqual([[1], [0], [0]]);
     expect(state((f) => f.protocol === 17)).toEqual(['SF']);
     // ping on loopback: both ends are the same address with port 0, so (as in nfstream) every
     // packet counts as src2dst and the flow looks unanswered

@@ -58,11 +58,20 @@ export const WINDOW_FIELDS = [
 /** our own text fields: Zeek's connection state (S0, SF, REJ, ...) and the service by port ("http", "dns", "other") */
 export const OWN_TEXT_FIELDS = ['conn_state', 'service'] as const;
 
+/**
+ * our own numeric field: `tcp_established` is 1 for a TCP flow whose three-way
+ * handshake completed (SYN, SYN-ACK, then the originator's ACK), 0 otherwise (and for
+ * other transports). A flood's SYN, SYN-ACK, RST flows and a SYN scan's half-open
+ * probes have 0, whatever their final state's name.
+ */
+export const OWN_NUMERIC_FIELDS = ['tcp_established'] as const;
+
 /** every field of a flow line, in the order of the CSV header */
 export const FLOW_FIELDS: readonly string[] = [
   ...NFSTREAM_ID_FIELDS,
   ...NFSTREAM_NUMERIC_FIELDS,
   ...OWN_TEXT_FIELDS,
+  ...OWN_NUMERIC_FIELDS,
   ...WINDOW_FIELDS,
 ];
 

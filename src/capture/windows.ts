@@ -7,8 +7,10 @@
  * Definitions (the current flow is counted in its own windows, so counts are >= 1 and
  * every rate is defined):
  * - "same service" means the same destination port and protocol;
- * - a SYN error is a TCP flow in state S0, S1, S2 or S3 (KDD's SYN-error flags); a
- *   reject is REJ;
+ * - a SYN error is a TCP flow with a SYN whose handshake never completed, other than a
+ *   refused one (KDD's S0-S3 family: half-open connections, as a SYN flood or a SYN
+ *   scan's probes of open ports leave them; `tcp_established` 0 and a state other than
+ *   REJ or OTH); a reject is REJ (a SYN answered by RST: a closed port);
  * - time window: the flows whose first packet is at most 2 s before the newest first
  *   packet seen so far (the window clock, which never goes back);
  *   `count` / `srv_count`: flows to the same destination host / the same service;
@@ -39,7 +41,8 @@ export interface WindowOptions {
   connectionWindow?: number;
 }
 
-const SERROR_STATES = new Set(['S0', 'S1', 'S2', 'S3']);
+/** states with no SYN from the originator (OTH: midstream) or a refusal (REJ: counted as a reject) */
+const NOT_SERROR = new Set(['REJ', 'OTH', 'RSTRH', 'SHR']);
 
 interface Entry {
   time: number;
@@ -106,7 +109,7 @@ export class WindowFeatures {
       src: String(flow.src_ip),
       srcPort: Number(flow.src_port),
       dstPort: Number(flow.dst_port),
-      serror: flow.protocol === 6 && SERROR_STATES.has(state) ? 1 : 0,
+      serror: flow.protocol === 6 && flow.tcp_established === 0 && !NOT_SERROR.has(state) ? 1 : 0,
       rerror: state === 'REJ' ? 1 : 0,
     };
     e.hostService = `${e.host}|${e.service}`;

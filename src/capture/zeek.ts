@@ -101,7 +101,7 @@ export class ZeekFormatError extends Error {
 /** the columns without which a line is not a flow (a conn.log always has them) */
 const REQUIRED_FIELDS = ['ts', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'conn_state'] as const;
 /** the other columns read when present */
-const OPTIONAL_FIELDS = ['service', 'duration', 'orig_pkts', 'orig_ip_bytes', 'resp_pkts', 'resp_ip_bytes', 'vlan', 'ip_proto'] as const;
+const OPTIONAL_FIELDS = ['service', 'duration', 'orig_pkts', 'orig_ip_bytes', 'resp_pkts', 'resp_ip_bytes', 'vlan', 'ip_proto', 'history'] as const;
 type ZeekField = (typeof REQUIRED_FIELDS)[number] | (typeof OPTIONAL_FIELDS)[number];
 const READ_FIELDS: readonly ZeekField[] = [...REQUIRED_FIELDS, ...OPTIONAL_FIELDS];
 /** each read field's slot in {@link ZeekConnParser}'s column table */
@@ -398,6 +398,25 @@ function protocolNumber(get: Getter, json: boolean, ipVersion: number): number {
   }
 }
 
+/** states Zeek gives only to connections whose handshake completed */
+const ESTABLISHED_STATES = new Set(['S1', 'SF', 'S2', 'S3', 'RSTO', 'RSTR']);
+
+/**
+ * Did the TCP handshake complete? From Zeek's history when the log has it (the
+ * originator's SYN "S", the responder's SYN-ACK "h", then an ACK or data from the
+ * originator, "A" or "D"), else from the state.
+ */
+function established(history: unknown, state: string): number {
+  if (typeof history === 'string' && history !== '') {
+    const s = history.indexOf('S');
+    const h = history.indexOf('h');
+    if (s < 0 || h < 0) return 0;
+    const after = history.slice(h + 1);
+    return after.includes('A') || after.includes('D') ? 1 : 0;
+  }
+  return ESTABLISHED_STATES.has(state) ? 1 : 0;
+}
+
 function buildRecord(get: Getter, json: boolean): FlowRecord {
   const ts = firstSeenMs(get, json);
   const src = address(get, 'id.orig_h', json);
@@ -458,6 +477,7 @@ function buildRecord(get: Getter, json: boolean): FlowRecord {
   r.dst2src_packets = respPkts;
   r.dst2src_bytes = respBytes;
   r.conn_state = state;
+  r.tcp_established = protocol === 6 ? established(get('history'), state) : 0;
   r.service = zeekService !== undefined && zeekService !== '' ? zeekService : serviceByPort(protocol, dstPort);
   return r;
 }
