@@ -74,10 +74,11 @@ export { failoverBars, failoverConsumerRows, failoverRecordRows } from './notebo
 // packets and logs into flows (notebook 12): captures, the flow meter, windows, Zeek, ground truth
 export { readFlowFile, readFlows, formatFlowInputSummary, FlowInputError, type FlowInputSummary, type FlowInputOptions, type FlowInputFormat } from './capture/flow-input';
 export { FLOW_FIELDS, WINDOW_FIELDS, NFSTREAM_NUMERIC_FIELDS, type FlowRecord } from './capture/flow-record';
-export { FLOW_FEATURE_SETS, PER_FLOW_FEATURES, flowColumns, type FlowFeatureSet } from './capture/feature-sets';
+export { DEFAULT_FLOW_FEATURES, DEFAULT_FLOW_LOG1P, FLOW_FEATURE_SETS, PER_FLOW_FEATURES, flowColumns, type FlowFeatureSet } from './capture/feature-sets';
 export { readGroundTruth, labelFlows, parseGroundTruth, type Episode } from './capture/ground-truth';
 export { FlowMeter, connectionState, type FlowMeterOptions, type Accounting } from './capture/flow-meter';
 export { WindowFeatures, type WindowOptions } from './capture/windows';
 export { flowCsvLine, flowJsonLine, FLOW_CSV_HEADER } from './capture/flow-lines';
 export { captureBundle, compareFeatureSets, episodeDrivers, evaluateCaptures, prepareCaptures, thresholdAtFpr, FEATURE_VARIANTS, type CaptureEvaluation, type EpisodeDrivers, type LabelledFlows, type PreparedCaptures } from './workflow/capture-evaluation';
 export { flowTimelineSpec, type TimelineEpisode } from './notebook/plots';
+export { labFiles, LAB_DATA_DIR, LAB_DIR_ENV, type LabFiles } from './capture/lab-files';

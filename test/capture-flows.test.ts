@@ -63,6 +63,9 @@ function reference(flows: FlowRecord[], k: number): Record<string, number> {
     src_count: time.filter((f) => f.src_ip === me.src_ip).length,
     src_serror_rate: sum(time.filter((f) => f.src_ip === me.src_ip), serr) / time.filter((f) => f.src_ip === me.src_ip).length,
     src_rerror_rate: sum(time.filter((f) => f.src_ip === me.src_ip), rerr) / time.filter((f) => f.src_ip === me.src_ip).length,
+    src_host_count: last.filter((f) => f.src_ip === me.src_ip).length,
+    src_host_serror_rate: sum(last.filter((f) => f.src_ip === me.src_ip), serr) / last.filter((f) => f.src_ip === me.src_ip).length,
+    src_host_rerror_rate: sum(last.filter((f) => f.src_ip === me.src_ip), rerr) / last.filter((f) => f.src_ip === me.src_ip).length,
   };
 }
 

@@ -9,7 +9,7 @@ import { runPipeline } from '../src/workflow/pipeline';
 import { VEGALITE_MIME } from '../src/notebook/plots';
 
 /**
- * Executes every notebook (01-11) headless with the tslab kernel, exactly as `npm start`
+ * Executes every notebook (01-12) headless with the tslab kernel, exactly as `npm start`
  * does, into a fresh artifacts folder, and checks what a reader would see.
  */
 
@@ -25,6 +25,7 @@ const EXPECTED = [
   '09_real_traffic.ipynb',
   '10_explain_alerts.ipynb',
   '11_scale_out_redis.ipynb',
+  '12_your_own_traffic.ipynb',
 ];
 
 const work = mkdtempSync(join(tmpdir(), 'notebooks-'));
@@ -71,11 +72,13 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
     for (const f of ['params.json', 'traffic.csv', 'preprocess.json', 'forest.json', 'predictions.json', 'metrics.json', 'model.json', 'stream-summary.json']) {
       expect(files, f).toContain(f);
     }
-    // 06 seven figures, 09 three (09-*), 10 three waterfalls (10-*)
+    // 06 seven figures, 09 three (09-*), 10 three waterfalls (10-*), 12 two (timeline, episodes)
     const svgs = readdirSync(join(artifacts, 'figures')).filter((f) => f.endsWith('.svg'));
-    expect(svgs.length).toBe(13);
+    expect(svgs.length).toBe(15);
+    expect(svgs.filter((f) => f.startsWith('12-')).sort()).toEqual(['12-episodes.svg', '12-timeline.svg']);
     expect(svgs.filter((f) => f.startsWith('10-waterfall-')).sort()).toEqual(['10-waterfall-1.svg', '10-waterfall-2.svg', '10-waterfall-3.svg']);
     expect(files).toContain('nsl-kdd-model.json');
+    expect(files).toContain('lab-flows-model.json');
   });
 
   it('each plot carries both the Vega-Lite and the SVG representation, in one output', () => {
@@ -90,9 +93,9 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
         }
       }
     }
-    // 01 histograms, 02 PCA, 03 path lengths, 04 scores, 06 seven figures, 08 live timeline, 09 curves + families + PCA, 10 three waterfalls, 11 failover bars (redis-server is installed here)
-    expect(plots).toBe(19);
-    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '03_train_isolation_forest.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb', '09_real_traffic.ipynb', '10_explain_alerts.ipynb', '11_scale_out_redis.ipynb']) {
+    // 01 histograms, 02 PCA, 03 path lengths, 04 scores, 06 seven figures, 08 live timeline, 09 curves + families + PCA, 10 three waterfalls, 11 failover bars (redis-server is installed here), 12 timeline + episodes
+    expect(plots).toBe(21);
+    for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '03_train_isolation_forest.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb', '09_real_traffic.ipynb', '10_explain_alerts.ipynb', '11_scale_out_redis.ipynb', '12_your_own_traffic.ipynb']) {
       expect(outputsOf(executed[name]).some(({ output }) => VEGALITE_MIME in (output.data ?? {})), name).toBe(true);
     }
   });

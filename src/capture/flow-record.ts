@@ -53,6 +53,9 @@ export const WINDOW_FIELDS = [
   'src_count',
   'src_serror_rate',
   'src_rerror_rate',
+  'src_host_count',
+  'src_host_serror_rate',
+  'src_host_rerror_rate',
 ] as const;
 
 /** our own text fields: Zeek's connection state (S0, SF, REJ, ...) and the service by port ("http", "dns", "other") */

@@ -26,7 +26,10 @@
  *   host; `dst_host_srv_count`: to the same service; `dst_host_same_srv_rate`,
  *   `dst_host_diff_srv_rate`, `dst_host_same_src_port_rate`, `dst_host_serror_rate`,
  *   `dst_host_rerror_rate`: of `dst_host_count`; `dst_host_srv_diff_host_rate`,
- *   `dst_host_srv_serror_rate`, `dst_host_srv_rerror_rate`: of `dst_host_srv_count`.
+ *   `dst_host_srv_serror_rate`, `dst_host_srv_rerror_rate`: of `dst_host_srv_count`;
+ *   ours: `src_host_count`, the flows from this flow's source, and
+ *   `src_host_serror_rate` / `src_host_rerror_rate` of those (a slow scan spreads over
+ *   more than 2 s, but it still fills the last 100 flows).
  *
  * Flows are taken in the order they are emitted (the meter's expiry order), so the
  * features of a capture are the same on every run; a probe that computes flows keeps
@@ -37,6 +40,8 @@ import type { FlowRecord } from './flow-record';
 export interface WindowOptions {
   /** the time window in ms (KDD: 2 s) */
   timeWindowMs?: number;
+  /** the time window of the source features (`src_*`) in ms (default: the same as timeWindowMs) */
+  sourceWindowMs?: number;
   /** the connection window in flows (KDD: 100) */
   connectionWindow?: number;
 }
@@ -80,6 +85,10 @@ export class WindowFeatures {
   private readonly span: number;
   private readonly size: number;
   private readonly recent: Entry[] = [];
+  /** the source window's own queue (it may be longer than the destination's) */
+  private readonly recentSrc: Entry[] = [];
+  private headSrc = 0;
+  private readonly sourceSpan: number;
   private head = 0;
   private clock = -Infinity;
   private readonly byHost = new Map<string, Tally>();
@@ -92,6 +101,8 @@ export class WindowFeatures {
 
   constructor(options: WindowOptions = {}) {
     this.span = options.timeWindowMs ?? 2000;
+    this.sourceSpan = options.sourceWindowMs ?? this.span;
+    if (!(this.sourceSpan > 0)) throw new RangeError(`window sizes must be positive (source ${this.sourceSpan} ms)`);
     this.size = options.connectionWindow ?? 100;
     if (!(this.span > 0) || !Number.isInteger(this.size) || this.size < 1) {
       throw new RangeError(`window sizes must be positive (time ${this.span} ms, connections ${this.size})`);
@@ -116,6 +127,7 @@ export class WindowFeatures {
     if (e.time > this.clock) this.clock = e.time;
     this.expire();
     this.recent.push(e);
+    this.recentSrc.push(e);
     const host = bump(this.byHost, e.host, e, 1);
     const service = bump(this.byService, e.service, e, 1);
     const source = bump(this.bySource, e.src, e, 1);
@@ -155,7 +167,15 @@ export class WindowFeatures {
     let srvSerror = 0;
     let srvRerror = 0;
     let srvDiffHost = 0;
+    let srcN = 0;
+    let srcSerror = 0;
+    let srcRerror = 0;
     for (const o of this.last) {
+      if (o.src === e.src) {
+        srcN++;
+        srcSerror += o.serror;
+        srcRerror += o.rerror;
+      }
       const sameHost = o.host === e.host;
       const sameSrv = o.service === e.service;
       if (sameHost) {
@@ -182,6 +202,9 @@ export class WindowFeatures {
     flow.dst_host_srv_serror_rate = srvSerror / srvN;
     flow.dst_host_rerror_rate = hostRerror / hostN;
     flow.dst_host_srv_rerror_rate = srvRerror / srvN;
+    flow.src_host_count = srcN;
+    flow.src_host_serror_rate = srcSerror / srcN;
+    flow.src_host_rerror_rate = srcRerror / srcN;
     return flow;
   }
 
@@ -193,20 +216,29 @@ export class WindowFeatures {
       this.head++;
       bump(this.byHost, old.host, old, -1);
       bump(this.byService, old.service, old, -1);
-      bump(this.bySource, old.src, old, -1);
       const hs = this.byHostService.get(old.hostService)! - 1;
       if (hs === 0) this.byHostService.delete(old.hostService);
       else this.byHostService.set(old.hostService, hs);
+    }
+    const fromSrc = this.clock - this.sourceSpan;
+    while (this.headSrc < this.recentSrc.length && this.recentSrc[this.headSrc]!.time < fromSrc) {
+      const old = this.recentSrc[this.headSrc]!;
+      this.headSrc++;
+      bump(this.bySource, old.src, old, -1);
       const ports = this.portsBySource.get(old.src)!;
       const n = ports.get(old.dstPort)! - 1;
       if (n === 0) ports.delete(old.dstPort);
       else ports.set(old.dstPort, n);
       if (ports.size === 0) this.portsBySource.delete(old.src);
     }
-    // keep the array from growing without bound: compact once half of it is expired
+    // keep the arrays from growing without bound: compact once half of one is expired
     if (this.head > 4096 && this.head * 2 > this.recent.length) {
       this.recent.splice(0, this.head);
       this.head = 0;
+    }
+    if (this.headSrc > 4096 && this.headSrc * 2 > this.recentSrc.length) {
+      this.recentSrc.splice(0, this.headSrc);
+      this.headSrc = 0;
     }
   }
 }

@@ -8,7 +8,7 @@ import { parseOptions, integerOption } from './args';
 import { UsageError } from './command';
 import { FlowInputError, readFlowFile } from '../capture/flow-input';
 import { labelFlows, readGroundTruth, GroundTruthError, type Episode } from '../capture/ground-truth';
-import { FLOW_FEATURE_SETS, type FlowFeatureSet } from '../capture/feature-sets';
+import { DEFAULT_FLOW_FEATURES, FLOW_FEATURE_SETS, type FlowFeatureSet } from '../capture/feature-sets';
 import { FileReadError } from '../data/textfile';
 import { ArtifactError, saveBundle } from '../persist/bundle';
 import { textTable, type TableRow } from '../notebook/tables';
@@ -26,8 +26,9 @@ address, time window; written by npm run traffic-lab).
   --train FILE          the normal capture (flows that the truth file marks as attacks are left out)
   --test FILE           the capture to detect in
   --truth FILE          ground truth CSV: capture,episode,tool,src_ip,start_ms,end_ms
-  --features SET|LIST   window (default), flow, all, or field names joined by commas
-  --log1p               log1p on counts, bytes, durations and sizes
+  --features SET|LIST   source (default: the source's windows and the flow's bytes), window,
+                        flow, all, or field names joined by commas
+  --no-log1p            no log1p on counts, bytes, durations and sizes (default: log1p)
   --compare             instead: every feature set, raw and with log1p, side by side
   --validation F        the part of the normal flows that sets the threshold (default 0.3)
   --fpr LIST            false-positive rates on the validation flows (default 0.01)
@@ -61,7 +62,7 @@ export function parseCaptureEvaluateArgs(argv: readonly string[]): CaptureEvalua
     test: { type: 'string' },
     truth: { type: 'string' },
     features: { type: 'string' },
-    log1p: { type: 'boolean' },
+    'no-log1p': { type: 'boolean' },
     compare: { type: 'boolean' },
     validation: { type: 'string' },
     fpr: { type: 'string' },
@@ -72,20 +73,20 @@ export function parseCaptureEvaluateArgs(argv: readonly string[]): CaptureEvalua
   });
   if (values.help) return undefined;
   for (const k of ['train', 'test', 'truth'] as const) if (!values[k]) throw new UsageError(`--${k} FILE is required with --format capture`);
-  const f = values.features ?? 'window';
+  const f = values.features ?? DEFAULT_FLOW_FEATURES;
   const features = f in FLOW_FEATURE_SETS ? (f as FlowFeatureSet) : f.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (Array.isArray(features) && features.length === 0) throw new UsageError(`--features must be ${Object.keys(FLOW_FEATURE_SETS).join(', ')} or field names; got ${JSON.stringify(f)}`);
   const validation = values.validation === undefined ? 0.3 : Number(values.validation);
   if (!(validation > 0 && validation < 1)) throw new UsageError(`--validation must be a number in (0, 1), got ${JSON.stringify(values.validation)}`);
   const fpr = (values.fpr ?? '0.01').split(',').map(Number);
   if (fpr.some((x) => !(x > 0 && x < 1))) throw new UsageError(`--fpr must be rates in (0, 1) joined by commas, got ${JSON.stringify(values.fpr)}`);
-  if (values.compare && values['save-model']) throw new UsageError('--compare evaluates several models; give --features (and --log1p) to --save-model one');
+  if (values.compare && values['save-model']) throw new UsageError('--compare evaluates several models; give --features (and --no-log1p) to --save-model one');
   return {
     train: values.train!,
     test: values.test!,
     truth: values.truth!,
     features,
-    log1p: values.log1p ?? false,
+    log1p: !values['no-log1p'],
     compare: values.compare ?? false,
     validation,
     fpr,

@@ -72,8 +72,8 @@ export const EPISODES: readonly EpisodeSpec[] = [
     toolLabel: 'nmap -sV',
     ip: `${LAB_PREFIX}.102`,
     port: 'a2',
-    what: 'nmap -sV --version-light (service/version detection) of ports 22,53,80,443,6379, --max-rate 100',
-    args: () => ['-sV', '--version-light', ...nmapBase(`${LAB_PREFIX}.102`), '--max-rate', '100', '-p', '22,53,80,443,6379', SERVER_IP],
+    what: "nmap -sV --version-light (service/version detection) of nmap's default ports, the 1,000 most common (quick: 200), --max-rate 200",
+    args: (c) => ['-sV', '--version-light', ...nmapBase(`${LAB_PREFIX}.102`), '--max-rate', '200', ...(c.quick ? ['--top-ports', '200'] : []), SERVER_IP],
     timeoutMs: () => 90_000,
   },
   {
@@ -93,7 +93,7 @@ export const EPISODES: readonly EpisodeSpec[] = [
     toolLabel: 'curl POST /login',
     ip: `${LAB_PREFIX}.104`,
     port: 'a4',
-    what: `curl POST /login as ${LAB_USER}/admin/root with 200 wrong passwords (quick: 60), 40 per second (--rate 40/s) over kept-alive connections`,
+    what: `curl POST /login as ${LAB_USER}/admin/root with 200 wrong passwords (quick: 60), 40 per second (--rate 40/s), one connection per attempt (Connection: close), as password-guessing tools do`,
     args: (c) => {
       const ip = `${LAB_PREFIX}.104`;
       const users = [LAB_USER, 'admin', 'root'];
@@ -101,7 +101,7 @@ export const EPISODES: readonly EpisodeSpec[] = [
       const args = ['--rate', '40/s'];
       passwords.forEach((pw, i) => {
         if (i > 0) args.push('--next');
-        args.push('-sS', '--max-time', '10', '--interface', ip, '-A', 'Mozilla/5.0 (compatible; login-check)', '-o', '/dev/null', '-w', '%{http_code}\\n');
+        args.push('-sS', '--max-time', '10', '--interface', ip, '-A', 'Mozilla/5.0 (compatible; login-check)', '-H', 'Connection: close', '-o', '/dev/null', '-w', '%{http_code}\\n');
         args.push('-d', `user=${users[i % users.length]}`, '--data-urlencode', `password=${pw}`, `http://${SERVER_IP}/login`);
       });
       return args;

@@ -1,5 +1,5 @@
 /**
- * Normal traffic: five client hosts, each with its own habits (how often it
+ * Normal traffic: ten client hosts, each with its own habits (how often it
  * acts, what it mostly does), driven by a seeded schedule. The schedule is an
  * endless sequence per client drawn from the project's seeded RNG (stream
  * `lab/normal/<capture>/<client>`), so the same seed gives the same requests
@@ -34,6 +34,11 @@ export const NORMAL_CLIENTS: readonly ClientProfile[] = [
   { name: 'c3', ip: `${LAB_PREFIX}.13`, meanGapMs: 3000, weights: [4, 1, 4, 0, 0], userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 13_5) AppleWebKit/605.1.15 Safari/605.1.15' },
   { name: 'c4', ip: `${LAB_PREFIX}.14`, meanGapMs: 1200, weights: [1, 0, 1, 8, 0], userAgent: 'lab-worker/1.0' },
   { name: 'c5', ip: `${LAB_PREFIX}.15`, meanGapMs: 2500, weights: [3, 1, 2, 3, 1], userAgent: 'curl/7.88.1' },
+  { name: 'c6', ip: `${LAB_PREFIX}.16`, meanGapMs: 1800, weights: [5, 1, 3, 0, 1], userAgent: 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0' },
+  { name: 'c7', ip: `${LAB_PREFIX}.17`, meanGapMs: 2600, weights: [4, 2, 2, 0, 0], userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148' },
+  { name: 'c8', ip: `${LAB_PREFIX}.18`, meanGapMs: 1400, weights: [1, 0, 2, 7, 0], userAgent: 'lab-worker/1.0' },
+  { name: 'c9', ip: `${LAB_PREFIX}.19`, meanGapMs: 2000, weights: [4, 1, 3, 1, 1], userAgent: 'python-requests/2.31.0' },
+  { name: 'c10', ip: `${LAB_PREFIX}.20`, meanGapMs: 3200, weights: [6, 1, 1, 0, 2], userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0' },
 ];
 
 /** Sizes of the files normal clients upload (created once per run, seeded content). */

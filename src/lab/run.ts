@@ -32,7 +32,7 @@ export interface LabOptions {
 export function labTiming(quick: boolean) {
   return quick
     ? { normalMs: 15_000, leadMs: 3_000, trailMs: 3_000, gapMs: [1_000, 2_000] as const, tailMs: 1_000 }
-    : { normalMs: 75_000, leadMs: 5_000, trailMs: 5_000, gapMs: [2_000, 4_000] as const, tailMs: 1_000 };
+    : { normalMs: 120_000, leadMs: 5_000, trailMs: 5_000, gapMs: [2_000, 4_000] as const, tailMs: 1_000 };
 }
 
 export interface EpisodeRecord {

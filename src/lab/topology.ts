@@ -4,7 +4,7 @@
  *
  *   server namespace: br0 10.10.0.1/24 (HTTP :80, DNS :53, Redis :6379; tcpdump -i br0)
  *     ├─ veth n1 ── eth0 10.10.0.11  (a namespace of its own: normal client c1)
- *     ├─ ...        eth0 10.10.0.15  (c5)
+ *     ├─ ...        eth0 10.10.0.20  (c10)
  *     ├─ veth a1 ── eth0 10.10.0.101 (attacker of episode 1)
  *     └─ ...        eth0 10.10.0.106
  *

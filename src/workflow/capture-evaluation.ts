@@ -13,7 +13,7 @@
 import { rocAuc, summarizeDetection } from '../eval/metrics';
 import { explainRecords, featureImportance } from '../explain/alerts';
 import { filterFlowRecords, type FlowRecords } from '../data/flows';
-import { flowColumns, FLOW_FEATURE_SETS, type FlowFeatureSet } from '../capture/feature-sets';
+import { DEFAULT_FLOW_FEATURES, DEFAULT_FLOW_LOG1P, flowColumns, FLOW_FEATURE_SETS, type FlowFeatureSet } from '../capture/feature-sets';
 import type { FlowRecord } from '../capture/flow-record';
 import { createBundle, type ModelBundle } from '../persist/bundle';
 import { decisionFromScores, IsolationForest, predictFromDecision } from '../model/forest';
@@ -31,9 +31,9 @@ import {
 } from './real-traffic';
 
 export interface CaptureEvaluationOptions {
-  /** a named feature set (default 'window') or the field names */
+  /** a named feature set (default 'source', DEFAULT_FLOW_FEATURES) or the field names */
   features?: FlowFeatureSet | readonly string[];
-  /** log1p on the heavy-tailed counters (default false) */
+  /** log1p on the heavy-tailed counters (default true, DEFAULT_FLOW_LOG1P) */
   log1p?: boolean;
   /** the last part of the normal flows that sets the threshold (default 0.3) */
   validationFraction?: number;
@@ -70,7 +70,7 @@ export interface CaptureEvaluation {
 
 /** the feature names of a set name or list */
 export function resolveFeatures(features: FlowFeatureSet | readonly string[] | undefined): { name: string; names: string[] } {
-  if (features === undefined) return { name: 'window', names: [...FLOW_FEATURE_SETS.window] };
+  if (features === undefined) return { name: DEFAULT_FLOW_FEATURES, names: [...FLOW_FEATURE_SETS[DEFAULT_FLOW_FEATURES]] };
   if (typeof features === 'string') {
     const names = FLOW_FEATURE_SETS[features];
     if (names === undefined) throw new RangeError(`unknown feature set ${JSON.stringify(features)}: use ${Object.keys(FLOW_FEATURE_SETS).join(', ')} or a list of fields`);
@@ -100,7 +100,7 @@ export function prepareCaptures(train: LabelledFlows, test: LabelledFlows, optio
   const fit = filterFlowRecords(normal, (i) => i < cut);
   const validation = filterFlowRecords(normal, (i) => i >= cut);
   const testCols = flowColumns(test.flows, test.labels, names, test.source);
-  const prepared = prepareRealTraffic(fit, testCols, { trainOn: 'all', log1p: options.log1p ?? false });
+  const prepared = prepareRealTraffic(fit, testCols, { trainOn: 'all', log1p: options.log1p ?? DEFAULT_FLOW_LOG1P });
   const validationX = prepared.scaler.transform(prepared.encoder.transform(validation).X);
   return { prepared, fit, validation, validationX, featureSet: name };
 }
@@ -172,7 +172,7 @@ export function evaluateCaptures(train: LabelledFlows, test: LabelledFlows, opti
   return {
     features: pc.prepared.encoder.inputNames.slice(),
     featureSet: pc.featureSet,
-    log1p: options.log1p ?? false,
+    log1p: options.log1p ?? DEFAULT_FLOW_LOG1P,
     seeds,
     fitFlows: pc.fit.rows,
     validationFlows: pc.validation.rows,
@@ -225,6 +225,8 @@ export const FEATURE_VARIANTS: readonly FeatureVariant[] = [
   { features: 'all', log1p: true },
   { features: 'window', log1p: false },
   { features: 'window', log1p: true },
+  { features: 'source', log1p: false },
+  { features: 'source', log1p: true },
 ];
 
 /** Evaluates every variant with the same split, seeds and FPR targets. */
