@@ -94,30 +94,37 @@ export function parseFlowsArgs(argv: readonly string[]): FlowsArgs | 'help' {
   };
 }
 
-/** Lines to a file descriptor in blocks of about 1 MiB (writes to files and, on Linux, pipes are synchronous). */
+/**
+ * Lines to a file descriptor through one reused 1 MiB buffer (writes to files and, on
+ * Linux, pipes are synchronous): each line is encoded straight into the buffer, with
+ * no joined string and no buffer per write.
+ */
 class LineWriter {
-  private parts: string[] = [];
-  private size = 0;
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private pos = 0;
   constructor(
     private readonly fd: number,
     private readonly path: string,
   ) {}
   line(text: string): void {
-    this.parts.push(text);
-    this.size += text.length + 1;
-    if (this.size >= 1 << 20) this.flush();
+    // a UTF-8 character takes at most 3 bytes per UTF-16 unit; +1 for the newline
+    const need = 3 * text.length + 1;
+    if (this.pos + need > this.buf.length) {
+      this.flush();
+      if (need > this.buf.length) this.buf = Buffer.allocUnsafe(need);
+    }
+    this.pos += this.buf.write(text, this.pos);
+    this.buf[this.pos++] = 10;
   }
   flush(): void {
-    if (this.parts.length === 0) return;
-    const text = `${this.parts.join('\n')}\n`;
-    this.parts = [];
-    this.size = 0;
     try {
-      writeSync(this.fd, text);
+      for (let at = 0; at < this.pos; ) at += writeSync(this.fd, this.buf, at, this.pos - at);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EPIPE') throw new OutputClosed();
       throw new CliError(`cannot write the flows to ${this.path}: ${err.code ?? err.message}`, EXIT_OUTPUT);
+    } finally {
+      this.pos = 0;
     }
   }
 }
