@@ -79,6 +79,6 @@ export { readGroundTruth, labelFlows, parseGroundTruth, type Episode } from './c
 export { FlowMeter, connectionState, type FlowMeterOptions, type Accounting } from './capture/flow-meter';
 export { WindowFeatures, type WindowOptions } from './capture/windows';
 export { flowCsvLine, flowJsonLine, FLOW_CSV_HEADER } from './capture/flow-lines';
-export { CAPTURE_FOREST, captureBundle, compareFeatureSets, episodeDrivers, evaluateCaptures, prepareCaptures, thresholdAtFpr, FEATURE_VARIANTS, type CaptureEvaluation, type EpisodeDrivers, type LabelledFlows, type PreparedCaptures } from './workflow/capture-evaluation';
+export { CAPTURE_FOREST, captureBundle, compareFeatureSets, episodeDrivers, evaluateCaptures, missedFlows, type MissedFlow, prepareCaptures, thresholdAtFpr, FEATURE_VARIANTS, type CaptureEvaluation, type EpisodeDrivers, type LabelledFlows, type PreparedCaptures } from './workflow/capture-evaluation';
 export { flowTimelineSpec, type TimelineEpisode } from './notebook/plots';
 export { labFiles, LAB_DATA_DIR, LAB_DIR_ENV, type LabFiles } from './capture/lab-files';

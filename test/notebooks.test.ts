@@ -155,6 +155,29 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
     expect(html).toContain('normal (false alarms)');
   });
 
+  it('12 reads the lab captures into flows and shows what its prose claims', () => {
+    const text = executed['12_your_own_traffic.ipynb'].cells.map(cellText).join('');
+    expect(text).toContain('../data/lab/normal.pcap.gz (pcap, gzip): 19,630 packets -> 924 flows');
+    expect(text).toContain('../data/lab/mixed.pcap.gz (pcap, gzip): 58,114 packets -> 8,209 flows');
+    expect(text).toMatch(/packets read 19,630 = used 19,602 \+ skipped 28 \(not-ip 28\)/);
+    // the default model: every episode at least 96% at 1% validation FPR (the prose says so), 2.3% of normal flows
+    const table = text.slice(text.indexOf('source + log1p, threshold at 1%'));
+    for (const episode of ['syn-scan', 'version-scan', 'syn-flood', 'brute-force', 'slow-http', 'exfiltration']) {
+      const m = new RegExp(`${episode}\\s+\\d+\\s+([\\d.]+)% \\(min`).exec(table);
+      expect(m, episode).not.toBeNull();
+      expect(Number(m![1]), episode).toBeGreaterThanOrEqual(96);
+    }
+    expect(table).toMatch(/normal flows flagged\s+693\s+2\.3%/);
+    expect(text).toContain('(reached 0.7% there)');
+    // the comparison's claims: windows flag more than a third of normal flows and miss the exfiltration;
+    // per-flow statistics miss the scans and the flood
+    expect(text).toMatch(/\n\s+window\s+26\s+[\d.]+\s+3[3-9]\.\d%\s+[\d.]+%\s+[\d.]+%\s+[\d.]+%\s+[\d.]+%\s+[\d.]+%\s+0\.0%/);
+    expect(text).toMatch(/\n\s+flow\s+57\s+[\d.]+\s+[\d.]+%\s+0\.0%\s+[\d.]+%\s+0\.0%/);
+    expect(text).toContain('source = src_count, src_serror_rate, src_rerror_rate, src_dst_port_count, bidirectional_bytes');
+    expect(text).toMatch(/exfiltration \(1 of 1 flagged\)\s+bidirectional_bytes/);
+    expect(text).toMatch(/model bundle: \S*lab-flows-model\.json/);
+  });
+
   it('11 ran the Redis failover drill: a consumer SIGKILLed holding entries, every record accounted for, none lost', () => {
     const text = executed['11_scale_out_redis.ipynb'].cells.map(cellText).join('');
     // a system redis-server >= 7, or the embedded valkey-server npm run setup installed

@@ -8,6 +8,11 @@ import { LAB_PASSWORD } from '../src/lab/http-server';
 import { NORMAL_CLIENTS, clientEvents } from '../src/lab/normal';
 import { countFlows, parsePacketLine } from '../src/lab/capture';
 import { truthCsv } from '../src/lab/run';
+import { readFlowFile } from '../src/capture/flow-input';
+import { labelFlows, readGroundTruth } from '../src/capture/ground-truth';
+import { labFiles } from '../src/capture/lab-files';
+import { evaluateCaptures } from '../src/workflow/capture-evaluation';
+import { LAB_DEBIAN_PACKAGES } from '../src/lab/packages';
 
 /** Drives the real command (dist/cli/traffic-lab.js, built by pretest) as a subprocess. */
 const CLI = join(__dirname, '..', 'dist', 'cli', 'traffic-lab.js');
@@ -41,6 +46,12 @@ function sender(line: string): [number, string | undefined] {
 }
 
 describe('traffic lab pieces (no root needed)', () => {
+  it('.ci/run installs exactly the Debian packages the lab checks for', () => {
+    const ci = readFileSync(join(__dirname, '..', '.ci', 'run'), 'utf8');
+    const m = /LAB_PACKAGES="([^"]+)"/.exec(ci);
+    expect(m).not.toBeNull();
+    expect(m![1]!.split(' ').sort()).toEqual([...LAB_DEBIAN_PACKAGES]);
+  });
   it('the normal schedule is seeded: same seed, same actions; another seed, others', () => {
     const take = (seed: number, capture: string) => {
       const it = clientEvents(seed, capture, NORMAL_CLIENTS[0]);
@@ -151,6 +162,27 @@ describe.skipIf(skip !== undefined)('npm run traffic-lab -- --quick (real namesp
     const sorted = [...truth].sort((a, b) => a.start_ms - b.start_ms);
     for (let i = 1; i < sorted.length; i++) expect(sorted[i].start_ms).toBeGreaterThan(sorted[i - 1].end_ms);
   });
+
+  it('the flow model trained on the shipped normal capture finds every episode of this new run', async () => {
+    // the detection floors on traffic made here and now: the shipped normal capture trains (and sets
+    // the threshold at 1% of its validation flows), this run's mixed capture is labelled by its truth.csv.
+    // --quick episodes are shorter, so the few flows at each episode's start, before the source's
+    // 2-second window fills, weigh more: 85% per episode (the full run: 95%, test/lab-detection.test.ts)
+    const episodes = readGroundTruth(join(out, 'truth.csv'));
+    const lab = labFiles();
+    const normal = (await readFlowFile(lab.normal)).flows;
+    const mixed = (await readFlowFile(join(out, 'mixed.pcap'))).flows;
+    const e = evaluateCaptures(
+      { source: 'normal.pcap', flows: normal, labels: labelFlows(normal, readGroundTruth(lab.truth), 'normal.pcap') },
+      { source: 'mixed.pcap', flows: mixed, labels: labelFlows(mixed, episodes, 'mixed.pcap') },
+      { seeds: [0, 1, 2], fprTargets: [0.01] },
+    );
+    const d = e.detection['1%']!;
+    expect(Object.keys(d.perEpisode).sort()).toEqual(EPISODES.map((x) => x.name).sort());
+    for (const [episode, s] of Object.entries(d.perEpisode)) expect([episode, s.mean >= 0.85]).toEqual([episode, true]);
+    expect(d.detectionRate.mean).toBeGreaterThan(0.97);
+    expect(d.testFpr.mean).toBeLessThan(0.05);
+  }, 120_000);
 
   it('every packet from an episode address falls inside its window; the normal capture has none of them', () => {
     const mixed = tcpdumpLines(join(out, 'mixed.pcap')).map(sender);

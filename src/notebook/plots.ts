@@ -946,21 +946,21 @@ export interface FamilyDetectionRow {
 }
 
 /** Detection rate per attack family, bars grouped by family, one colour per operating point. */
-export function familyDetectionSpec(rows: readonly FamilyDetectionRow[], options: { title?: string; subtitle?: string } = {}): VegaLiteSpec {
+export function familyDetectionSpec(rows: readonly FamilyDetectionRow[], options: { title?: string; subtitle?: string; columnTitle?: string; step?: number; legendTitle?: string } = {}): VegaLiteSpec {
   const families = [...new Set(rows.map((r) => r.family))];
   const points = [...new Set(rows.map((r) => r.operatingPoint))];
   return {
     $schema: SCHEMA,
     title: { text: options.title ?? 'Which attacks does the detector find?', subtitle: options.subtitle ?? 'share of each family\'s test records flagged' },
     data: { values: rows.map((r) => ({ ...r, rate: round(r.rate, 4), label: `${r.family} (${r.records.toLocaleString('en-US')})` })) },
-    width: { step: 26 },
+    width: { step: options.step ?? 26 },
     height: 240,
     mark: { type: 'bar' },
     encoding: {
       x: { field: 'operatingPoint', type: 'nominal', title: null, axis: { labels: false, ticks: false }, sort: points },
       y: { field: 'rate', type: 'quantitative', title: 'detection rate', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
-      column: { field: 'label', type: 'nominal', title: 'attack family (test records)', sort: families.map((f) => rows.find((r) => r.family === f) as FamilyDetectionRow).map((r) => `${r.family} (${r.records.toLocaleString('en-US')})`), header: { labelOrient: 'bottom', titleOrient: 'bottom' } },
-      color: { field: 'operatingPoint', type: 'nominal', title: 'operating point', sort: points, scale: { range: ['#4c78a8', '#e45756', '#54a24b', '#f58518'] } },
+      column: { field: 'label', type: 'nominal', title: options.columnTitle ?? 'attack family (test records)', sort: families.map((f) => rows.find((r) => r.family === f) as FamilyDetectionRow).map((r) => `${r.family} (${r.records.toLocaleString('en-US')})`), header: { labelOrient: 'bottom', titleOrient: 'bottom' } },
+      color: { field: 'operatingPoint', type: 'nominal', title: options.legendTitle ?? 'operating point', sort: points, scale: { range: ['#4c78a8', '#e45756', '#54a24b', '#f58518'] } },
       tooltip: [
         { field: 'family', type: 'nominal' },
         { field: 'operatingPoint', type: 'nominal' },
@@ -1096,20 +1096,20 @@ export function flowTimelineSpec(firstSeenMs: ArrayLike<number>, labels: readonl
   const shades = episodes.map((e) => ({ episode: e.episode, start: round((e.startMs - t0) / 1000, 2), end: round((e.endMs - t0) / 1000, 2) }));
   return {
     $schema: SCHEMA,
-    title: { text: options.title ?? 'Flows per second', subtitle: 'stacked by label; shaded: the recorded window of each attack episode' },
+    title: { text: options.title ?? 'Flows per second', subtitle: 'stacked by label on a symlog axis (the top of a bar is the total); shaded: each attack episode\'s recorded window' },
     width: 640,
     height: 220,
     layer: [
       {
         data: { values: shades },
         mark: { type: 'rect', opacity: 0.15, color: '#888' },
-        encoding: { x: { field: 'start', type: 'quantitative' }, x2: { field: 'end' }, tooltip: [{ field: 'episode', type: 'nominal' }, { field: 'start', type: 'quantitative', title: 'from s' }, { field: 'end', type: 'quantitative', title: 'to s' }] },
+        encoding: { x: { field: 'start', type: 'quantitative', scale: { domainMin: 0, nice: false } }, x2: { field: 'end' }, tooltip: [{ field: 'episode', type: 'nominal' }, { field: 'start', type: 'quantitative', title: 'from s' }, { field: 'end', type: 'quantitative', title: 'to s' }] },
       },
       {
         data: { values: bars },
         mark: { type: 'bar', width: 2 },
         encoding: {
-          x: { field: 'second', type: 'quantitative', title: 'seconds since the first flow' },
+          x: { field: 'second', type: 'quantitative', title: 'seconds since the first flow', scale: { domainMin: 0, nice: false } },
           y: { field: 'flows', type: 'quantitative', aggregate: 'sum', title: 'flows starting per second', scale: { type: 'symlog' } },
           color: { field: 'label', type: 'nominal', title: 'label', sort: order, scale: { domain: order } },
           order: { field: 'label', sort: 'ascending' },

@@ -32,6 +32,8 @@ export interface NotebookSetupOptions extends LoadParamsOptions {
   buildsOn?: ArtifactName;
   /** the artifacts folder (default: `new Workspace()`, i.e. ANOMALY_ARTIFACTS_DIR or `<project>/artifacts`) */
   workspace?: Workspace;
+  /** show the parameter table (default true; a notebook that uses none of the simulation's parameters passes false) */
+  showParams?: boolean;
 }
 
 /**
@@ -76,8 +78,10 @@ export function notebookSetup(options: NotebookSetupOptions = {}): NotebookConte
   const ws = options.workspace ?? new Workspace();
   const { loaded, adopted } = resolveNotebookParams(options, ws);
   const table = paramsTable(loaded, DEFAULT_PARAMS as unknown as Record<string, unknown>);
-  if (inKernel()) showTable(table.rows, table);
-  else console.log(textTable(table.rows, table));
+  if (options.showParams !== false) {
+    if (inKernel()) showTable(table.rows, table);
+    else console.log(textTable(table.rows, table));
+  }
   console.log(`artifacts folder: ${ws.show('.')}`);
   return { loaded, params: loaded.params, ws, adopted };
 }
