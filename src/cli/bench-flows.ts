@@ -5,7 +5,7 @@
  * - metering only: `readFlows` counting the flows, as nfstream's loop below only
  *   iterates its flows (the process is timed from inside, as nfstream's is);
  * - the command a user runs (`node dist/cli/flows.js`, timed from outside, start-up
- *   included), writing CSV and NDJSON to /dev/null: formatting 90 fields per flow is a
+ *   included), writing CSV and NDJSON to /dev/null: formatting 100 fields per flow is a
  *   cost nfstream's figure does not carry.
  * nfstream is timed inside Python from the streamer's creation to its last flow.
  *
