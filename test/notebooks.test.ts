@@ -156,7 +156,10 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
   });
 
   it('12 reads the lab captures into flows and shows what its prose claims', () => {
-    const text = executed['12_your_own_traffic.ipynb'].cells.map(cellText).join('');
+    // printed lines and the text of the tables (showTable's text/plain)
+    const text = executed['12_your_own_traffic.ipynb'].cells
+      .flatMap((c) => (c.outputs ?? []).map((o) => (o.output_type === 'stream' ? joinText(o.text) : joinText((o.data?.['text/plain'] as string | string[] | undefined) ?? ''))))
+      .join('\n');
     expect(text).toContain('../data/lab/normal.pcap.gz (pcap, gzip): 19,630 packets -> 924 flows');
     expect(text).toContain('../data/lab/mixed.pcap.gz (pcap, gzip): 58,114 packets -> 8,209 flows');
     expect(text).toMatch(/packets read 19,630 = used 19,602 \+ skipped 28 \(not-ip 28\)/);

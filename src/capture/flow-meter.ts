@@ -115,7 +115,63 @@ class Flow {
 
   /** flag counts: [direction 0 bi, 1 src2dst, 2 dst2src][flag in nfstream's order syn,cwr,ece,urg,ack,psh,rst,fin] */
   readonly flags: number[] = new Array<number>(24).fill(0);
+
+  /** every counter back to 0, for reuse from the meter's pool (links and hash are set by the meter) */
+  reset(): void {
+    this.ipVersion = 0;
+    this.protocol = 0;
+    this.vlanId = 0;
+    this.srcPort = 0;
+    this.dstPort = 0;
+    this.expirationId = 0;
+    this.hash = 0;
+    this.history = 0;
+    this.biFirst = 0;
+    this.biLast = 0;
+    this.biPackets = 0;
+    this.biBytes = 0;
+    this.sdFirst = 0;
+    this.sdLast = 0;
+    this.sdPackets = 0;
+    this.sdBytes = 0;
+    this.dsFirst = 0;
+    this.dsLast = 0;
+    this.dsPackets = 0;
+    this.dsBytes = 0;
+    this.biMinPs = 0;
+    this.biMeanPs = 0;
+    this.biM2Ps = 0;
+    this.biMaxPs = 0;
+    this.sdMinPs = 0;
+    this.sdMeanPs = 0;
+    this.sdM2Ps = 0;
+    this.sdMaxPs = 0;
+    this.dsMinPs = 0;
+    this.dsMeanPs = 0;
+    this.dsM2Ps = 0;
+    this.dsMaxPs = 0;
+    this.biMinPiat = 0;
+    this.biMeanPiat = 0;
+    this.biM2Piat = 0;
+    this.biMaxPiat = 0;
+    this.sdMinPiat = 0;
+    this.sdMeanPiat = 0;
+    this.sdM2Piat = 0;
+    this.sdMaxPiat = 0;
+    this.dsMinPiat = 0;
+    this.dsMeanPiat = 0;
+    this.dsM2Piat = 0;
+    this.dsMaxPiat = 0;
+    this.flags.fill(0);
+  }
 }
+
+/**
+ * Flows ended are kept for reuse, up to this many: in a flow-heavy capture (scans,
+ * floods) a flow lives through many young-generation collections and is promoted
+ * before it expires, so allocating one per flow turns into old-generation garbage.
+ */
+const POOL_LIMIT = 1 << 16;
 
 
 /** counts the packet's flags in nfstream's order (syn, cwr, ece, urg, ack, psh, rst, fin), without a loop */
@@ -360,8 +416,12 @@ export class FlowMeter {
     }
   }
 
+  private readonly pool: Flow[] = [];
+
   private create(hash: number, p: DecodedPacket): void {
-    const f = new Flow();
+    let f = this.pool.pop();
+    if (f === undefined) f = new Flow();
+    else f.reset();
     f.hash = hash;
     f.ipVersion = p.ipVersion;
     f.protocol = p.protocol;
@@ -476,7 +536,9 @@ export class FlowMeter {
 
   private emit(f: Flow): void {
     this.emitted++;
-    this.onFlow(flowRecordOf(f));
+    const record = flowRecordOf(f);
+    if (this.pool.length < POOL_LIMIT) this.pool.push(f);
+    this.onFlow(record);
   }
 
   // --- the hash table ----------------------------------------------------------
