@@ -29,6 +29,7 @@ const PLOTS: Record<string, number> = {
   '09_real_traffic.ipynb': 3,
   '10_explain_alerts.ipynb': 3,
   '11_scale_out_redis.ipynb': 1,
+  '12_your_own_traffic.ipynb': 2,
 };
 
 let lab: Lab | undefined;
