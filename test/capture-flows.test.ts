@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { readFlowFile, readFlows } from '../src/capture/flow-input';
 import { FLOW_CSV_HEADER, flowCsvLine } from '../src/capture/flow-lines';
@@ -14,6 +15,8 @@ import { FLOW_FIELDS, WINDOW_FIELDS, type FlowRecord } from '../src/capture/flow
 import { WindowFeatures } from '../src/capture/windows';
 import { captureBundle, prepareCaptures } from '../src/workflow/capture-evaluation';
 import { saveBundle } from '../src/persist/bundle';
+import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
+import { DEFAULT_PARAMS } from '../src/core/params';
 import { useThrowawayRedis } from './throwaway-redis';
 
 const ROOT = join(__dirname, '..');
@@ -179,6 +182,40 @@ describe('npm run stream --format pcap', () => {
       expect([a.flow.src_ip, a.flow.src_port, a.flow.dst_port]).toEqual([f.src_ip, f.src_port, f.dst_port]);
       for (const k of WINDOW_FIELDS) expect(a.record[k]).toBe(f[k]);
     }
+  });
+});
+
+describe('npm run stream --format pcap: the same rules as every mode', () => {
+  it('a key refuses an unsigned bundle (exit 3); a file that is not a capture is exit 4 with one line; a model of other features is exit 3', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stream-pcap-rules-'));
+    const train = (await readFlowFile(PAUSES)).flows;
+    const test = (await readFlowFile(WEB)).flows;
+    const normal = { source: 'pauses', flows: [...train, ...train, ...train], labels: [...train, ...train, ...train].map(() => 'normal') };
+    const labelled = { source: 'web', flows: test, labels: test.map((f) => (f.conn_state === 'REJ' ? 'refused' : 'normal')) };
+    const model = join(dir, 'model.json');
+    saveBundle(model, captureBundle(prepareCaptures(normal, labelled, {}), 0, 0.1, undefined, new Date(0)));
+    // no key unless a case sets one (an empty ANOMALY_MODEL_KEY is refused as a key)
+    const base = { ...process.env };
+    delete base.ANOMALY_MODEL_KEY;
+    const run = (args: string[], env: Record<string, string> = {}, input?: Buffer) => spawnSync(node, [cli('stream'), '--model', model, '--quiet', ...args], { input, env: { ...base, ...env } });
+    const keyed = run(['--input', WEB, '--format', 'pcap'], { ANOMALY_MODEL_KEY: 'a-key-of-at-least-32-characters-0123456789' });
+    expect(keyed.status).toBe(3);
+    expect(keyed.stderr.toString()).toMatch(/^stream: cannot use the model: .*(unsigned|signature)/m);
+    writeFileSync(join(dir, 'notes.txt'), 'not a capture\n');
+    const notCapture = run(['--input', join(dir, 'notes.txt'), '--format', 'pcap']);
+    expect(notCapture.status).toBe(4);
+    expect(notCapture.stderr.toString()).toMatch(/notes\.txt is not a pcap or pcapng capture/);
+    expect(notCapture.stderr.toString()).not.toMatch(/\n\s+at /);
+    // a model of the simulated traffic (its features are not flow fields) cannot read flows
+    const other = join(dir, 'other.json');
+    saveBundle(other, bundleFromPipeline(runPipeline({ ...DEFAULT_PARAMS, nNormal: 500, nAnomalous: 25, nEstimators: 10 }), new Date(0)));
+    const mismatch = spawnSync(node, [cli('stream'), '--model', other, '--input', WEB, '--format', 'pcap', '--quiet'], { env: base });
+    expect(mismatch.status).toBe(3);
+    expect(mismatch.stderr.toString()).toMatch(/^stream: cannot score flows with .*other\.json: the model reads "[^"]+".*which flows do not have/m);
+    // gzip through a pipe
+    const gz = spawnSync(node, [cli('stream'), '--model', model, '--input', '-', '--format', 'pcap', '--quiet'], { input: gzipSync(readFileSync(WEB)), env: base });
+    expect(gz.status).toBe(0);
+    expect(gz.stderr.toString()).toMatch(/flows from stdin \(pcap, gzip\): 598 packets -> 18 flows/);
   });
 });
 
