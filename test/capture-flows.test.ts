@@ -219,6 +219,15 @@ describe('npm run stream --format pcap: the same rules as every mode', () => {
   });
 });
 
+describe('capture bundles', () => {
+  it('refuse a test capture with no attack labelled, naming it (its stored metrics would be undefined)', async () => {
+    const flows = (await readFlowFile(WEB)).flows;
+    const all = { source: 'web.pcap', flows: [...flows, ...flows], labels: [...flows, ...flows].map(() => 'normal') };
+    const pc = prepareCaptures(all, { ...all, source: 'test.pcap' }, {});
+    expect(() => captureBundle(pc, 0, 0.1)).toThrow(/^test\.pcap: no flow is labelled as an attack \(by the truth file\)/);
+  });
+});
+
 describe('flows through Redis: the probe meters, the group scores', () => {
   const redis = useThrowawayRedis();
   it('npm run publish --format pcap, then a consumer with a log1p flow model: the same alerts as the pipe', async () => {

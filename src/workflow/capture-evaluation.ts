@@ -205,6 +205,10 @@ export function evaluateCaptures(train: LabelledFlows, test: LabelledFlows, opti
  */
 export function captureBundle(pc: PreparedCaptures, seed: number, fpr: number, forestSettings: ForestSettings = CAPTURE_FOREST, createdAt?: Date): ModelBundle {
   const p = pc.prepared;
+  const attacks = p.test.y.reduce((a, y) => a + (y === -1 ? 1 : 0), 0);
+  if (attacks === 0 || attacks === p.test.rows) {
+    throw new RangeError(`${p.test.source}: ${attacks === 0 ? 'no flow is labelled as an attack' : 'every flow is labelled as an attack'} (by the truth file), so the metrics stored with the bundle are not defined; label the test capture's attacks (capture,episode,tool,src_ip,start_ms,end_ms)`);
+  }
   const { forest: fitted, testScores } = fitAndScoreTest(p, seed, forestSettings);
   const threshold = thresholdAtFpr(fitted.scoreSamples(pc.validationX), fpr);
   const forest = IsolationForest.fromJSON({ ...fitted.toJSON(), offset: threshold });
