@@ -3,7 +3,7 @@
  * features against a direct reading of their definitions, flow lines read back, and
  * npm run flows / npm run stream --format pcap as commands (from a pipe, like tcpdump's).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,6 +212,23 @@ describe('npm run stream --format pcap: the same rules as every mode', () => {
     const mismatch = spawnSync(node, [cli('stream'), '--model', other, '--input', WEB, '--format', 'pcap', '--quiet'], { env: base });
     expect(mismatch.status).toBe(3);
     expect(mismatch.stderr.toString()).toMatch(/^stream: cannot score flows with .*other\.json: the model reads "[^"]+".*which flows do not have/m);
+    // SIGINT while the pipe stays open (tcpdump still capturing): the command ends, exit 0
+    const live = spawn(node, [cli('stream'), '--model', model, '--input', '-', '--format', 'pcap', '--quiet'], { env: base, stdio: ['pipe', 'pipe', 'pipe'] });
+    live.stdin.write(readFileSync(WEB));
+    let liveErr = '';
+    live.stderr.on('data', (d) => (liveErr += d));
+    await new Promise((r) => setTimeout(r, 1500));
+    live.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => {
+      const t = setTimeout(() => resolve(-1), 10_000);
+      live.on('close', (c) => {
+        clearTimeout(t);
+        resolve(c);
+      });
+    });
+    if (code === -1) live.kill('SIGKILL');
+    expect([code, liveErr]).toEqual([0, expect.stringMatching(/done \(signal\)/)]);
+
     // gzip through a pipe
     const gz = spawnSync(node, [cli('stream'), '--model', model, '--input', '-', '--format', 'pcap', '--quiet'], { input: gzipSync(readFileSync(WEB)), env: base });
     expect(gz.status).toBe(0);

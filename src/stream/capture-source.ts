@@ -148,7 +148,7 @@ export class CaptureSource implements RecordSource {
   }
 
   private releaseCapture(): void {
-    if (this.lines.length < HIGH_WATER) {
+    if (this.lines.length < HIGH_WATER || this.stopped) {
       const w = this.wakeCapture;
       this.wakeCapture = undefined;
       w?.();
@@ -181,8 +181,9 @@ export class CaptureSource implements RecordSource {
 
   async close(): Promise<void> {
     this.interrupt();
-    // a file is closed; stdin (tcpdump's pipe) is let go so the process can end
-    if (this.input !== undefined && this.input !== process.stdin) this.input.destroy();
-    else this.input?.pause();
+    // the file is closed, and stdin too: a pipe that stays open (tcpdump still
+    // capturing) would otherwise keep the process alive after SIGINT (measured: it hung)
+    this.input?.destroy();
+    if (this.done) await this.done;
   }
 }
