@@ -68,7 +68,16 @@ export { createBatchScorer, type BatchScorer, type ScoredBatch } from './stream/
 export { displayBundle, htmlBundle, inKernel, LiveDisplay, newLiveDisplay, type MimeBundle } from './notebook/display';
 export { anomalyRankingSpec, batchTimelineSpec, COLORS, confusionHeatmapSpec, decisionMapSpec, explanationWaterfallSpec, failoverSpec, familyDetectionSpec, featureHistogramsSpec, pathLengthHistogramSpec, pcaPredictionDensitySpec, pcaScatterSpec, rankingCurvesSpec, renderSvg, saveFigure, scoreHistogramSpec, showPlot, sweepSpec, variantRankingSpec, VEGALITE_MIME, type DecisionMapOptions, type FailoverBar, type FamilyDetectionRow, type PcaDensityOptions, type PcaScatterOptions, type RankedVariant, type SweepRow, type TimelineBaseline, type VegaLiteSpec, type WaterfallStep } from './notebook/plots';
 export { confusionRows, dataFrameRows, describeColumns, falseAlarmPlacementRows, htmlTable, isolationPathRows, matrixRows, paramsTable, reportRows, scoreRangeRows, showTable, textTable, treePathRows, type Column, type TableOptions, type TableRow } from './notebook/tables';
-export { notebookSetup, resolveNotebookParams, type NotebookContext, type NotebookSetupOptions } from './notebook/setup';
+export { notebookSetup, resolveNotebookParams, NotebookRun, type NotebookContext, type NotebookOutcome, type NotebookSetupOptions } from './notebook/setup';
+// experiments you can compare: the run log, sweeps that record their runs, tables and charts across runs, MLflow
+export { RunStore, RunNotFoundError, RUN_LOG, type RunLog } from './experiments/run-store';
+export { RUN_FORMAT, RUN_VERSION, type RunRecord, type DataFingerprint, type ModelFingerprint, type RunCommand } from './experiments/run-record';
+export { detectionMetrics, RunRecorder, RUN_PARENT_ENV, type RunOutcome, type RunStartOptions } from './experiments/recorder';
+export { sweepAndRecord, runRecordedSweep, type RecordedSweep } from './experiments/record-sweep';
+export { captureMetrics, realTrafficMetrics } from './experiments/evaluation-metrics';
+export { compareRuns, differingParams, selectRuns, type RunFilter } from './experiments/run-table';
+export { MlflowClient, MlflowError, MLFLOW_ENV, mlflowExperimentName } from './experiments/mlflow';
+export { comparisonTable, recordedRuns, runsChartSpec, runTable, showRunComparison, showRuns, type ShowRunsOptions } from './notebook/runs-view';
 export { describeStreamAlarms, StreamDashboard, streamTotalsRows } from './notebook/stream-dashboard';
 export { failoverBars, failoverConsumerRows, failoverRecordRows } from './notebook/failover-view';
 // packets and logs into flows (notebook 12): captures, the flow meter, windows, Zeek, ground truth

@@ -140,7 +140,7 @@ describe('npm run flows', () => {
       [['--input', WEB, '--format', 'zeek'], 4, /is not a Zeek log/],
       [['--input', WEB, '--out', join(dir, 'no', 'such', 'dir.ndjson')], 5, /cannot write the flows to .*dir\.ndjson: ENOENT/],
       [['--input', WEB, '--idle-timeout', 'soon'], 2, /--idle-timeout must be a number > 0, got "soon"/],
-      [['--input', WEB, '--accounting', 'bits'], 2, /--accounting must be link, ip, transport, payload/],
+      [['--input', WEB, '--accounting', 'bits'], 2, /--accounting must be link, ip, transport or payload, got "bits"/],
     ];
     for (const [args, code, message] of cases) {
       const r = run(...args);

@@ -82,6 +82,12 @@ export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionsConfig;
 
+/**
+ * `--mlflow URL`: also log the run to an MLflow tracking server (the commands
+ * that record runs: `start`, `sweep`, `evaluate`; MLFLOW_TRACKING_URI does the same).
+ */
+export const MLFLOW_OPTION = { mlflow: { type: 'string' } } as const satisfies OptionsConfig;
+
 export interface CommonArgs {
   /** `--set key=value` assignments, in order */
   sets: string[];
@@ -144,4 +150,32 @@ export function describeOverrides(loaded: LoadedParams): string {
     .filter(([, origin]) => origin !== 'default')
     .map(([k]) => `${k}=${JSON.stringify(loaded.params[k as keyof typeof loaded.params])}`);
   return parts.length ? parts.join(', ') : 'defaults';
+}
+
+/**
+ * An option whose value is one of a fixed set.
+ *
+ * @param flag - the option, named in the message
+ * @param value - the text given (undefined: not given)
+ * @param allowed - the accepted values
+ * @param fallback - the value when the option is not given (omit to make it required to be one of `allowed` when given, and undefined otherwise)
+ * @throws UsageError `--flag must be a, b or c, got "x"`
+ */
+export function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T;
+export function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T;
+export function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback?: T): T | undefined {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    const list = allowed.length > 1 ? `${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}` : allowed.join('');
+    throw new UsageError(`${flag} must be ${list}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+/**
+ * Where each option's value came from, as a run record keeps it: `command line`
+ * when `argv` gives the option (`--name`, `--name=...`), `default` otherwise.
+ */
+export function optionOrigins(argv: readonly string[], names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(names.map((n) => [n, argv.some((a) => a === `--${n}` || a.startsWith(`--${n}=`)) ? 'command line' : 'default']));
 }

@@ -4,7 +4,11 @@
  * report per-episode detection on another capture labelled by a ground-truth file (the
  * protocol lives in src/workflow/capture-evaluation.ts).
  */
-import { parseOptions, integerOption } from './args';
+import { parseOptions, integerOption, MLFLOW_OPTION } from './args';
+import { captureMetrics } from '../experiments/evaluation-metrics';
+import { recordedPath } from '../experiments/provenance';
+import type { RunOutcome } from '../experiments/recorder';
+import { recordEvaluation } from './evaluation-record';
 import { UsageError } from './command';
 import { FlowInputError, readFlowFile } from '../capture/flow-input';
 import { labelFlows, readGroundTruth, GroundTruthError, type Episode } from '../capture/ground-truth';
@@ -36,6 +40,10 @@ address, time window; written by npm run traffic-lab).
   --json                print JSON instead of the tables
   --save-model FILE     also write a bundle (seed 0, threshold at the first --fpr) for
                         npm run stream -- --format pcap
+  --mlflow URL          also log the run to this MLflow tracking server (default:
+                        $MLFLOW_TRACKING_URI); an unreachable server costs a warning
+
+Each evaluation (not --compare) is recorded in artifacts/runs/runs.ndjson: npm run runs.
 
 Exit codes: 0 done, 2 bad usage, 4 unreadable or malformed capture or truth file,
 5 model file cannot be written, 1 unexpected failure.`;
@@ -52,6 +60,7 @@ export interface CaptureEvaluateArgs {
   seeds: number;
   json: boolean;
   saveModel?: string;
+  mlflow?: string;
 }
 
 /** Parses the capture mode's options; undefined for --help. @throws UsageError */
@@ -69,6 +78,7 @@ export function parseCaptureEvaluateArgs(argv: readonly string[]): CaptureEvalua
     seeds: { type: 'string' },
     json: { type: 'boolean' },
     'save-model': { type: 'string' },
+    ...MLFLOW_OPTION,
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return undefined;
@@ -93,6 +103,7 @@ export function parseCaptureEvaluateArgs(argv: readonly string[]): CaptureEvalua
     seeds: values.seeds === undefined ? 5 : integerOption('--seeds', values.seeds),
     json: values.json ?? false,
     saveModel: values['save-model'],
+    mlflow: values.mlflow,
   };
 }
 
@@ -134,6 +145,7 @@ async function labelled(path: string, episodes: readonly Episode[]): Promise<Lab
 
 /** Runs the capture mode; resolves with the exit code. */
 export async function runCaptureEvaluate(argv: readonly string[]): Promise<number> {
+  const start = new Date();
   let args: CaptureEvaluateArgs | undefined;
   try {
     args = parseCaptureEvaluateArgs(argv);
@@ -175,10 +187,12 @@ export async function runCaptureEvaluate(argv: readonly string[]): Promise<numbe
     }
     const e = evaluateCaptures(train, test, { ...options, features: args.features, log1p: args.log1p });
     process.stdout.write(args.json ? `${JSON.stringify(e)}\n` : `train ${args.train}, test ${args.test}\n${formatCaptureEvaluation(e)}\n`);
+    let model: RunOutcome['model'] = null;
     if (args.saveModel) {
       const pc = prepareCaptures(train, test, { ...options, features: args.features, log1p: args.log1p });
       try {
         const saved = saveBundle(args.saveModel, captureBundle(pc, 0, args.fpr[0]!));
+        model = { path: recordedPath(saved.path), checksum: saved.checksum };
         process.stderr.write(`evaluate: model bundle (seed 0, threshold at ${pct(args.fpr[0]!)} FPR on the validation flows) written to ${saved.path} (${saved.bytes.toLocaleString('en-US')} bytes, ${saved.checksum})\n`);
       } catch (err) {
         if (err instanceof ArtifactError || (err as NodeJS.ErrnoException).code) {
@@ -188,6 +202,19 @@ export async function runCaptureEvaluate(argv: readonly string[]): Promise<numbe
         throw err;
       }
     }
+    const params = {
+      format: 'capture',
+      train: args.train,
+      test: args.test,
+      truth: args.truth,
+      features: Array.isArray(args.features) ? args.features.join(',') : (args.features as string),
+      log1p: args.log1p,
+      validation: args.validation,
+      fpr: args.fpr.join(','),
+      seeds: args.seeds,
+      'save-model': args.saveModel ?? null,
+    };
+    return await recordEvaluation('capture', argv, params, [args.train, args.test, args.truth], { metrics: captureMetrics(e), model, artifacts: args.saveModel ? [args.saveModel] : [] }, args.mlflow, start);
   } catch (e) {
     if (e instanceof RangeError) {
       process.stderr.write(`evaluate: ${e.message}\n`);
@@ -195,5 +222,4 @@ export async function runCaptureEvaluate(argv: readonly string[]): Promise<numbe
     }
     throw e;
   }
-  return 0;
 }

@@ -3,7 +3,12 @@
  * once, print the metrics over several forest seeds (the protocol lives in
  * src/workflow/real-traffic.ts).
  */
-import { parseOptions } from './args';
+import { MLFLOW_OPTION, oneOf, parseOptions } from './args';
+import { recordEvaluation } from './evaluation-record';
+import { realTrafficMetrics } from '../experiments/evaluation-metrics';
+import { recordedPath } from '../experiments/provenance';
+import type { RunOutcome } from '../experiments/recorder';
+import type { RunParamValue } from '../experiments/run-record';
 import { UsageError } from './command';
 import { FileReadError } from '../data/textfile';
 import { FlowFormatError, NSL_KDD_SCHEMA, readCsvFlowRecords, readFlowRecords, type FlowRecords } from '../data/flows';
@@ -36,9 +41,14 @@ normal records), as mean and spread over the seeds.
   --json                  print one JSON object instead of the table
   --save-model FILE       also write a model bundle (seed 0) that npm run stream can use
                           on raw records
+  --mlflow URL            also log the run to this MLflow tracking server (default:
+                          $MLFLOW_TRACKING_URI); an unreachable server costs a warning
+
+Each evaluation is recorded in artifacts/runs/runs.ndjson (options, the input files'
+checksums, the metrics): npm run runs lists them.
 
 Exit codes: 0 done, 2 bad usage, 4 unreadable or malformed input file,
-5 model file cannot be written, 1 unexpected failure.`;
+5 model file or run log cannot be written, 1 unexpected failure.`;
 
 
 export interface EvaluateArgs {
@@ -51,12 +61,7 @@ export interface EvaluateArgs {
   seeds: number;
   json: boolean;
   saveModel?: string;
-}
-
-function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${name} must be ${allowed.join(' or ')}, got ${JSON.stringify(value)}`);
-  return value as T;
+  mlflow?: string;
 }
 
 /** Parse the command line; returns undefined for --help. */
@@ -71,6 +76,7 @@ export function parseEvaluateArgs(argv: string[]): EvaluateArgs | undefined {
     seeds: { type: 'string' },
     json: { type: 'boolean' },
     'save-model': { type: 'string' },
+    ...MLFLOW_OPTION,
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return undefined;
@@ -88,6 +94,7 @@ export function parseEvaluateArgs(argv: string[]): EvaluateArgs | undefined {
     seeds,
     json: values.json ?? false,
     saveModel: values['save-model'],
+    mlflow: values.mlflow,
   };
 }
 
@@ -141,7 +148,8 @@ function loadRecords(path: string, format: EvaluateArgs['format']): FlowRecords 
   return format === 'csv' ? readCsvFlowRecords(path) : readFlowRecords(path, NSL_KDD_SCHEMA);
 }
 
-export function runEvaluate(argv: string[]): number {
+export async function runEvaluate(argv: string[]): Promise<number> {
+  const start = new Date();
   let args: EvaluateArgs | undefined;
   try {
     args = parseEvaluateArgs(argv);
@@ -178,10 +186,12 @@ export function runEvaluate(argv: string[]): number {
   }
   if (args.json) process.stdout.write(`${JSON.stringify(evaluationJson(evaluation, args.train, args.test))}\n`);
   else process.stdout.write(`${formatEvaluation(evaluation, args.train, args.test)}\n`);
+  let model: RunOutcome['model'] = null;
   if (args.saveModel) {
     try {
       const prepared = prepareRealTraffic(train, test, evaluation.options);
       const saved = saveBundle(args.saveModel, realTrafficBundle(prepared, train, 0));
+      model = { path: recordedPath(saved.path), checksum: saved.checksum };
       process.stderr.write(`evaluate: model bundle (seed 0) written to ${saved.path} (${saved.bytes.toLocaleString('en-US')} bytes, ${saved.checksum})\n`);
     } catch (e) {
       if (e instanceof ArtifactError || (e as NodeJS.ErrnoException).code) {
@@ -191,7 +201,8 @@ export function runEvaluate(argv: string[]): number {
       throw e;
     }
   }
-  return EXIT.ok;
+  const params: Record<string, RunParamValue> = { train: args.train, test: args.test, format: args.format, 'train-on': args.trainOn, encoding: args.encoding, log1p: args.log1p, seeds: args.seeds, 'save-model': args.saveModel ?? null };
+  return recordEvaluation(args.format, argv, params, [args.train, args.test], { metrics: realTrafficMetrics(evaluation), model, artifacts: args.saveModel ? [args.saveModel] : [] }, args.mlflow, start);
 }
 
 /** `--format capture` (packets or Zeek logs, with a ground-truth file) has its own options: see evaluate-captures.ts */
@@ -211,10 +222,6 @@ if (require.main === module) {
   if (isCaptureMode(argv)) {
     runCaptureEvaluate(argv).then((code) => (process.exitCode = code), fail);
   } else {
-    try {
-      process.exitCode = runEvaluate(argv);
-    } catch (e) {
-      fail(e);
-    }
+    runEvaluate(argv).then((code) => (process.exitCode = code), fail);
   }
 }

@@ -4,8 +4,8 @@
  * and skipped packets by reason on stderr.
  */
 import { closeSync, createReadStream, existsSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { parseOptions, integerOption, numberOption } from './args';
-import { CliError, describeError, EXIT_OUTPUT, UsageError } from './command';
+import { parseOptions, integerOption, numberOption, oneOf } from './args';
+import { CliError, describeError, EXIT_OUTPUT } from './command';
 import { FLOW_INPUT_FORMATS, FlowInputError, formatFlowInputSummary, readFlows, type FlowInputFormat, type FlowInputSummary } from '../capture/flow-input';
 import { FLOW_CSV_HEADER, flowCsvLine, flowJsonLine } from '../capture/flow-lines';
 import { DEFAULT_ACTIVE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, type Accounting } from '../capture/flow-meter';
@@ -53,13 +53,7 @@ export interface FlowsArgs {
   quiet: boolean;
 }
 
-function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be ${allowed.join(', ')}; got ${JSON.stringify(value)}`);
-  return value as T;
-}
-
-/** Parses the command line; 'help' for --help. @throws UsageError */
+/** Parses the command line; 'help' for --help. @throws UsageError (cli/command.ts) */
 export function parseFlowsArgs(argv: readonly string[]): FlowsArgs | 'help' {
   const { values } = parseOptions(argv, {
     input: { type: 'string' },

@@ -7,19 +7,24 @@
  * Writes artifacts/sweep.json, sweep.csv, sweep.vl.json, sweep.svg and sweep.html.
  */
 import { accessSync, constants, mkdirSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
+import { RUN_LOG } from '../experiments/run-store';
 import { htmlTable, textTable, type TableRow } from '../notebook/tables';
 import { applyOverrides, parseAssignments, ParamsError, type Params } from '../core/params';
-import { runSweep } from '../workflow/sweep';
+import { runRecordedSweep } from '../experiments/record-sweep';
 import { renderSvg, sweepSpec, type SweepRow } from '../notebook/plots';
 import { Workspace } from '../persist/workspace';
-import { COMMON_OPTIONS, describeOverrides, paramsFromArgs, parseOptions } from './args';
+import { COMMON_OPTIONS, describeOverrides, MLFLOW_OPTION, paramsFromArgs, parseOptions } from './args';
 import { runCommand, UsageError, writeFailure } from './command';
 
-const USAGE = `usage: npm run sweep -- key=v1,v2,... [--set key=value]... [--params FILE]
+const USAGE = `usage: npm run sweep -- key=v1,v2,... [--set key=value]... [--params FILE] [--mlflow URL]
   e.g. npm run sweep -- contamination=0.01,0.02,0.05,0.1
 
 Runs the pipeline (no notebooks) once per value and writes artifacts/sweep.{json,csv,vl.json,svg,html}.
+Each run is recorded in artifacts/runs/runs.ndjson (one group per sweep: npm run runs -- --group ID).
+
+  --mlflow URL   also log each run to this MLflow tracking server (default: $MLFLOW_TRACKING_URI);
+                 an unreachable server costs a warning, the local record is still written
 
 Exit codes: 0 done, 2 bad usage or parameters (every value is checked before the first run),
 5 the results cannot be written, 1 unexpected failure (a bug; set DEBUG=1 for the stack trace).`;
@@ -44,7 +49,7 @@ const fixed4 = (v: unknown) => (v as number).toFixed(4);
 
 /** `npm run sweep` on `argv`; @returns the exit code (see USAGE) */
 export async function main(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseOptions(argv, COMMON_OPTIONS, true);
+  const { values, positionals } = parseOptions(argv, { ...COMMON_OPTIONS, ...MLFLOW_OPTION }, true);
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -61,7 +66,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     writeFailure(e, 'the sweep results');
   }
   console.log(`sweep over ${plan.key} (${plan.runs.length} runs; other parameters: ${describeOverrides(loaded)})`);
-  const rows = runSweep(plan.key, plan.runs, { log: (l) => console.log(l) });
+  let recorded;
+  try {
+    recorded = await runRecordedSweep(plan.key, plan.runs, { command: 'sweep', label: plan.key, argv: [...argv], origin: loaded.origin, mlflow: values.mlflow, log: (l) => console.log(l) });
+  } catch (e) {
+    writeFailure(e, 'the run log');
+  }
+  const rows = recorded.rows;
   const columns = [
     { key: 'value', title: plan.key },
     { key: 'precision', format: fixed4 },
@@ -91,6 +102,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     writeFailure(e, 'the sweep results');
   }
   console.log(`\nwrote ${written.map((p) => relative(process.cwd(), p)).join(', ')}`);
+  console.log(`recorded ${recorded.runs.length} runs (group ${recorded.group}) in ${relative(process.cwd(), join(ws.dir, RUN_LOG))}: npm run runs -- --group ${recorded.group}`);
   return 0;
 }
 

@@ -21,7 +21,8 @@ import type { TimelinePoint } from '../stream/batch';
 export type VegaLiteSpec = vl.TopLevelSpec;
 
 export const VEGALITE_MIME = 'application/vnd.vegalite.v5+json';
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
+/** The Vega-Lite v5 schema every spec names (shared with the other chart modules of this folder). */
+export const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
 
 export const COLORS = {
   normal: '#4c78a8',
@@ -31,7 +32,8 @@ export const COLORS = {
   threshold: '#222222',
 };
 
-const CONFIG = {
+/** The look every chart shares. */
+export const CONFIG = {
   view: { stroke: null },
   font: 'Helvetica, Arial, sans-serif',
   axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' as const, grid: true, gridOpacity: 0.4 },

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { inKernel } from './display';
 import {
   applyOverrides,
@@ -11,6 +12,63 @@ import {
 } from '../core/params';
 import { paramsTable, showTable, textTable } from './tables';
 import { PRODUCERS, Workspace, type ArtifactName } from '../persist/workspace';
+import { recordedParams, RunRecorder, type FinishedRun } from '../experiments/recorder';
+import { datasetFingerprint, fileChecksum, recordedPath } from '../experiments/provenance';
+import { RunStore } from '../experiments/run-store';
+import type { DataFingerprint } from '../experiments/run-record';
+import type { Dataset } from '../data/simulate';
+
+/** What a notebook's run produced, for its record in the run log. */
+export interface NotebookOutcome {
+  /** the metrics, e.g. `detectionMetrics(summary)` */
+  metrics: Record<string, number>;
+  /** the data set the results are about (its fingerprint is recorded), or a fingerprint */
+  data?: Dataset | DataFingerprint;
+  /** the model file the results come from (a bundle's own checksum is recorded, else the file's) */
+  modelFile?: string;
+}
+
+/**
+ * The notebook's entry in the run log. Nothing is written until
+ * {@link NotebookRun.record} is called, so a notebook that computes no result
+ * leaves no record; a notebook executed by `npm start` records its run as a
+ * child of the start run.
+ */
+export class NotebookRun {
+  private readonly recorder: RunRecorder;
+
+  constructor(name: string, loaded: LoadedParams, ws: Workspace) {
+    this.recorder = RunRecorder.start({ command: 'notebook', label: name, ...recordedParams(loaded), store: new RunStore(ws.dir) });
+  }
+
+  /** the run's id */
+  get id(): string {
+    return this.recorder.id;
+  }
+
+  /**
+   * Append the run's record (and log it to MLflow when MLFLOW_TRACKING_URI is set) and say so in one line.
+   *
+   * @returns the record written
+   */
+  async record(outcome: NotebookOutcome): Promise<FinishedRun> {
+    const data = outcome.data === undefined ? null : 'kind' in outcome.data ? outcome.data : datasetFingerprint(outcome.data);
+    let model = null;
+    if (outcome.modelFile !== undefined) {
+      let checksum: string | undefined;
+      try {
+        const parsed = JSON.parse(readFileSync(outcome.modelFile, 'utf8')) as { checksum?: unknown };
+        if (typeof parsed.checksum === 'string' && parsed.checksum.startsWith('sha256:')) checksum = parsed.checksum;
+      } catch {
+        // not JSON: the file's own bytes identify it
+      }
+      model = { path: recordedPath(outcome.modelFile), checksum: checksum ?? fileChecksum(outcome.modelFile) };
+    }
+    const finished = await this.recorder.finish({ metrics: outcome.metrics, data, model, artifacts: outcome.modelFile ? [outcome.modelFile] : [] });
+    console.log(`recorded run ${finished.record.id} in ${this.recorder.store.show()}${finished.mlflow ? ` and in MLflow (run ${finished.mlflow.runId})` : ''}`);
+    return finished;
+  }
+}
 
 export interface NotebookContext {
   loaded: LoadedParams;
@@ -18,6 +76,8 @@ export interface NotebookContext {
   ws: Workspace;
   /** the parameters taken over from the run this notebook builds on (empty when none differ from the defaults) */
   adopted: Partial<Params>;
+  /** this notebook's entry in the run log: `await run.record({ metrics })` writes it */
+  run: NotebookRun;
 }
 
 export interface NotebookSetupOptions extends LoadParamsOptions {
@@ -34,6 +94,8 @@ export interface NotebookSetupOptions extends LoadParamsOptions {
   workspace?: Workspace;
   /** show the parameter table (default true; a notebook that uses none of the simulation's parameters passes false) */
   showParams?: boolean;
+  /** the notebook's name in the run log (default `notebook`), e.g. `05_evaluate` */
+  name?: string;
 }
 
 /**
@@ -83,5 +145,5 @@ export function notebookSetup(options: NotebookSetupOptions = {}): NotebookConte
     else console.log(textTable(table.rows, table));
   }
   console.log(`artifacts folder: ${ws.show('.')}`);
-  return { loaded, params: loaded.params, ws, adopted };
+  return { loaded, params: loaded.params, ws, adopted, run: new NotebookRun(options.name ?? 'notebook', loaded, ws) };
 }

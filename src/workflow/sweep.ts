@@ -18,11 +18,17 @@ export interface SweepResult extends SweepRow {
  * @param runs the parameters of each run, already validated
  * @param options.data the data set to use for every run (default: simulated from each run's parameters)
  * @param options.log called with one line per finished run (default: silent)
+ * @param options.onRun called after each run with its parameters, its data set, its row and its wall time (the run log records each)
  * @returns one row per run: precision, recall, F1, ROC-AUC, average precision, rows flagged, fit time
  */
-export function runSweep(key: string, runs: readonly Params[], options: { data?: Dataset; log?: (line: string) => void } = {}): SweepResult[] {
+export function runSweep(
+  key: string,
+  runs: readonly Params[],
+  options: { data?: Dataset; log?: (line: string) => void; onRun?: (params: Params, data: Dataset, row: SweepResult, ms: number) => void } = {},
+): SweepResult[] {
   const cache = new Map<string, Dataset>();
   return runs.map((params) => {
+    const t0 = performance.now();
     let dataset = options.data;
     if (!dataset) {
       const dataKey = JSON.stringify(STAGE_KEYS.data.map((k) => params[k]));
@@ -33,7 +39,7 @@ export function runSweep(key: string, runs: readonly Params[], options: { data?:
     const m = r.metrics;
     const value = params[key as ParamKey] as number | string;
     options.log?.(`  ${key}=${JSON.stringify(value)}: ROC-AUC ${m.rocAuc.toFixed(6)}, F1 ${m.f1.toFixed(4)}, ${m.nFlagged} flagged`);
-    return {
+    const row: SweepResult = {
       value,
       precision: m.precision,
       recall: m.recall,
@@ -43,6 +49,8 @@ export function runSweep(key: string, runs: readonly Params[], options: { data?:
       nFlagged: m.nFlagged,
       fitMs: Math.round(r.timingsMs.fit),
     };
+    options.onRun?.(params, dataset, row, performance.now() - t0);
+    return row;
   });
 }
 
