@@ -36,7 +36,7 @@ function fixtureDir(name: string): string {
 }
 
 function runsCli(artifacts: string, args: string[]) {
-  const env = { ...process.env, ANOMALY_ARTIFACTS_DIR: artifacts };
+  const env: NodeJS.ProcessEnv = { ...process.env, ANOMALY_ARTIFACTS_DIR: artifacts };
   delete env.DEBUG;
   return spawnSync(process.execPath, [distFile('cli/runs.js'), ...args], { env, encoding: 'utf8' });
 }
@@ -231,7 +231,7 @@ describe('recording', () => {
 
   it('three sweeps started at once each leave a complete group of records', async () => {
     const d = join(dir, 'sweeps');
-    const env = { ...process.env, ANOMALY_ARTIFACTS_DIR: d };
+    const env: NodeJS.ProcessEnv = { ...process.env, ANOMALY_ARTIFACTS_DIR: d };
     delete env.MLFLOW_TRACKING_URI;
     const sweeps = ['0.02,0.05', '0.03,0.1', '0.04,0.2'].map(
       (values) =>
