@@ -53,9 +53,10 @@ export class RunStore {
     this.path = join(dir, RUN_LOG);
   }
 
-  /** The log's path as shown to a user: relative to the working directory. */
+  /** The log's path as shown to a user: relative to the working directory when inside it, else absolute. */
   show(): string {
-    return relative(process.cwd(), this.path) || this.path;
+    const rel = relative(process.cwd(), this.path);
+    return rel === '' || rel.startsWith('..') ? this.path : rel;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { compareRuns, runTableRows, selectRuns, type RunFilter } from '../experiments/run-table';
 import type { RunRecord } from '../experiments/run-record';
 import { RunStore } from '../experiments/run-store';
+import { DEFAULT_PARAMS } from '../core/params';
 import { CONFIG, SCHEMA, type VegaLiteSpec } from './plots';
 import { showTable, type Column, type TableRow } from './tables';
 
@@ -82,30 +83,20 @@ export interface ShowRunsOptions extends RunFilter {
   metrics?: readonly string[];
 }
 
-/**
- * Show the run table in the notebook (newest first).
- *
- * @returns the runs shown
- */
-export function showRuns(options: ShowRunsOptions = {}): RunRecord[] {
+/** Show the run table in the notebook (newest first); {@link recordedRuns} gives the records themselves. */
+export function showRuns(options: ShowRunsOptions = {}): void {
   const store = options.store ?? new RunStore();
   const runs = selectRuns(store.read().runs, options);
   const t = runTable(runs, store.show(), options.metrics);
   showTable(t.rows, t);
-  return runs;
 }
 
-/**
- * Show runs side by side (by id or id prefix, as `npm run runs -- --compare` takes them).
- *
- * @returns the runs compared
- */
-export function showRunComparison(ids: readonly string[], options: { store?: RunStore; onlyDifferences?: boolean } = {}): RunRecord[] {
+/** Show runs side by side (by id or id prefix, as `npm run runs -- --compare` takes them). @throws RunNotFoundError */
+export function showRunComparison(ids: readonly string[], options: { store?: RunStore; onlyDifferences?: boolean } = {}): void {
   const store = options.store ?? new RunStore();
   const runs = ids.map((id) => store.find(id));
   const t = comparisonTable(runs, options.onlyDifferences);
   showTable(t.rows, t);
-  return runs;
 }
 
 /**
@@ -123,10 +114,10 @@ export function runsChartSpec(runs: readonly RunRecord[], param: string, metric:
     .filter((r) => typeof r.params[param] === 'number' && typeof r.metrics[metric] === 'number')
     // a sweep over another parameter holds this one fixed: its runs belong to another chart
     .filter((r) => r.group === undefined || r.origin[param] === `sweep ${param}`)
-    .map((r) => ({ run: r.id, value: r.params[param] as number, metric: r.metrics[metric], series: r.group ? `${runWhatShort(r)} ${r.group.slice(-6)}` : 'single runs' }));
+    .map((r) => ({ run: r.id, value: r.params[param] as number, metric: r.metrics[metric], series: r.group ? seriesName(r, param) : 'single runs' }));
   return {
     $schema: SCHEMA,
-    title: { text: `${metric} against ${param}, across ${values.length} recorded runs`, subtitle: 'one point per run; runs of one sweep are joined' },
+    title: { text: `${metric} against ${param}, across ${values.length} recorded runs`, subtitle: 'one point per recorded run; the runs of one sweep are joined by a line' },
     width: 480,
     height: 280,
     data: { values },
@@ -137,7 +128,7 @@ export function runsChartSpec(runs: readonly RunRecord[], param: string, metric:
         encoding: {
           x: { field: 'value', type: 'quantitative', title: param },
           y: { field: 'metric', type: 'quantitative', title: metric, scale: { zero: false } },
-          color: { field: 'series', type: 'nominal', title: 'runs' },
+          color: { field: 'series', type: 'nominal', title: 'runs', legend: { labelLimit: 360 } },
           tooltip: [{ field: 'run', type: 'nominal' }, { field: 'value', type: 'quantitative', title: param }, { field: 'metric', type: 'quantitative', title: metric, format: '.6f' }],
         },
       },
@@ -146,4 +137,10 @@ export function runsChartSpec(runs: readonly RunRecord[], param: string, metric:
   } as VegaLiteSpec;
 }
 
-const runWhatShort = (r: RunRecord) => (r.label ? `${r.command} ${r.label}` : r.command);
+/** A sweep's line in the legend: the parameters it ran with that are not the defaults (the swept one aside), and its group. */
+function seriesName(r: RunRecord, swept: string): string {
+  const changed = Object.entries(r.params)
+    .filter(([k, v]) => k !== swept && k in DEFAULT_PARAMS && JSON.stringify(v) !== JSON.stringify(DEFAULT_PARAMS[k as keyof typeof DEFAULT_PARAMS]))
+    .map(([k, v]) => `${k}=${String(v)}`);
+  return `${changed.length > 0 ? changed.join(', ') : 'defaults'} (sweep ${r.group!.slice(-6)})`;
+}

@@ -12,7 +12,7 @@ import {
 } from '../core/params';
 import { paramsTable, showTable, textTable } from './tables';
 import { PRODUCERS, Workspace, type ArtifactName } from '../persist/workspace';
-import { recordedParams, RunRecorder, type FinishedRun } from '../experiments/recorder';
+import { recordedParams, RunRecorder } from '../experiments/recorder';
 import { datasetFingerprint, fileChecksum, recordedPath } from '../experiments/provenance';
 import { RunStore } from '../experiments/run-store';
 import type { DataFingerprint } from '../experiments/run-record';
@@ -47,11 +47,10 @@ export class NotebookRun {
   }
 
   /**
-   * Append the run's record (and log it to MLflow when MLFLOW_TRACKING_URI is set) and say so in one line.
-   *
-   * @returns the record written
+   * Append the run's record (and log it to MLflow when MLFLOW_TRACKING_URI is set) and say so in one line
+   * (the record itself: `npm run runs -- --compare ID --json`, or {@link RunStore}).
    */
-  async record(outcome: NotebookOutcome): Promise<FinishedRun> {
+  async record(outcome: NotebookOutcome): Promise<void> {
     const data = outcome.data === undefined ? null : 'kind' in outcome.data ? outcome.data : datasetFingerprint(outcome.data);
     let model = null;
     if (outcome.modelFile !== undefined) {
@@ -66,7 +65,6 @@ export class NotebookRun {
     }
     const finished = await this.recorder.finish({ metrics: outcome.metrics, data, model, artifacts: outcome.modelFile ? [outcome.modelFile] : [] });
     console.log(`recorded run ${finished.record.id} in ${this.recorder.store.show()}${finished.mlflow ? ` and in MLflow (run ${finished.mlflow.runId})` : ''}`);
-    return finished;
   }
 }
 
