@@ -7,6 +7,7 @@ import { NOTEBOOKS, ROOT, VENV_PYTHON, TSLAB } from '../src/cli/project';
 import { DEFAULT_PARAMS } from '../src/core/params';
 import { runPipeline } from '../src/workflow/pipeline';
 import { VEGALITE_MIME } from '../src/notebook/plots';
+import { RunStore } from '../src/experiments/run-store';
 
 /**
  * Executes every notebook (01-12) headless with the tslab kernel, exactly as `npm start`
@@ -189,6 +190,24 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
     expect(text).toMatch(/SIGKILL to consumer a [\d.]+ s in, after \d+ finished entries, holding [1-9]\d* unacknowledged entries/);
     expect(text).toContain('the group drained: 0 entries pending, lag 0');
     expect(text).toContain('none lost: 50,000 scored + 0 rejected + 0 dead-lettered = 50,000 published; nothing pending, lag 0');
+  });
+
+  it('05 and 06 recorded their runs: 05 its metrics, 06 both sweeps, shown as a run table and a chart across runs', () => {
+    const log = new RunStore(artifacts).read();
+    expect(log.skipped).toEqual({ 'not-json': 0, 'not-a-run': 0, 'other-version': 0 });
+    const n05 = log.runs.filter((r) => r.label === '05_evaluate');
+    expect(n05).toHaveLength(1);
+    const metrics = JSON.parse(readFileSync(join(artifacts, 'metrics.json'), 'utf8')).metrics;
+    expect(n05[0].metrics.f1).toBe(metrics.f1);
+    expect(n05[0].model?.checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(executed['05_evaluate.ipynb'].cells.map(cellText).join('')).toContain(`recorded run ${n05[0].id} in `);
+    const sweeps = log.runs.filter((r) => r.label === '06_visualize');
+    expect(sweeps).toHaveLength(6 + 8);
+    const nb06 = executed['06_visualize.ipynb'];
+    const plain = outputsOf(nb06).map(({ output }) => joinText((output.data?.['text/plain'] as string | string[]) ?? '')).join('\n');
+    expect(plain).toMatch(/6 runs in .*runs\.ndjson, newest first \(parameters that differ: contamination\)/);
+    // the chart: the 6 contamination runs and 05's run (the tree sweep holds contamination fixed)
+    expect(plain).toContain('[chart: f1 against contamination, across 7 recorded runs]');
   });
 
   it('07 shows the size and checksum of the bundle it wrote', () => {
