@@ -23,7 +23,7 @@ const PLOTS: Record<string, number> = {
   '03_train_isolation_forest.ipynb': 1,
   '04_predict.ipynb': 1,
   '05_evaluate.ipynb': 0,
-  '06_visualize.ipynb': 7,
+  '06_visualize.ipynb': 8,
   '07_save_model.ipynb': 0,
   '08_streaming.ipynb': 1,
   '09_real_traffic.ipynb': 3,

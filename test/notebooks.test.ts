@@ -73,9 +73,10 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
     for (const f of ['params.json', 'traffic.csv', 'preprocess.json', 'forest.json', 'predictions.json', 'metrics.json', 'model.json', 'stream-summary.json']) {
       expect(files, f).toContain(f);
     }
-    // 06 seven figures, 09 three (09-*), 10 three waterfalls (10-*), 12 two (timeline, episodes)
+    // 06 eight figures (the last: F1 across recorded runs), 09 three (09-*), 10 three waterfalls (10-*), 12 two (timeline, episodes)
     const svgs = readdirSync(join(artifacts, 'figures')).filter((f) => f.endsWith('.svg'));
-    expect(svgs.length).toBe(15);
+    expect(svgs.length).toBe(16);
+    expect(svgs).toContain('runs-f1-contamination.svg');
     expect(svgs.filter((f) => f.startsWith('12-')).sort()).toEqual(['12-episodes.svg', '12-timeline.svg']);
     expect(svgs.filter((f) => f.startsWith('10-waterfall-')).sort()).toEqual(['10-waterfall-1.svg', '10-waterfall-2.svg', '10-waterfall-3.svg']);
     expect(files).toContain('nsl-kdd-model.json');
@@ -94,8 +95,8 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
         }
       }
     }
-    // 01 histograms, 02 PCA, 03 path lengths, 04 scores, 06 seven figures, 08 live timeline, 09 curves + families + PCA, 10 three waterfalls, 11 failover bars (redis-server is installed here), 12 timeline + episodes
-    expect(plots).toBe(21);
+    // 01 histograms, 02 PCA, 03 path lengths, 04 scores, 06 eight figures, 08 live timeline, 09 curves + families + PCA, 10 three waterfalls, 11 failover bars (redis-server is installed here), 12 timeline + episodes
+    expect(plots).toBe(22);
     for (const name of ['01_simulate_traffic.ipynb', '02_preprocess.ipynb', '03_train_isolation_forest.ipynb', '04_predict.ipynb', '06_visualize.ipynb', '08_streaming.ipynb', '09_real_traffic.ipynb', '10_explain_alerts.ipynb', '11_scale_out_redis.ipynb', '12_your_own_traffic.ipynb']) {
       expect(outputsOf(executed[name]).some(({ output }) => VEGALITE_MIME in (output.data ?? {})), name).toBe(true);
     }
@@ -136,6 +137,14 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
       .join('');
     expect(html).toContain('Detection rate per family');
     expect(html).toContain('<td>R2L</td>');
+    // the sparse-feature blind spot, as the prose reads it (seed 42, the default)
+    const plain = outputsOf(executed['09_real_traffic.ipynb']).map(({ output }) => joinText((output.data?.['text/plain'] as string | string[]) ?? '')).join('\n');
+    const row = (feature: string) => plain.split('\n').find((l) => l.trim().startsWith(`${feature} `))?.trim().split(/\s{2,}/);
+    expect(row('num_failed_logins')).toEqual(['num_failed_logins', '12 of 13,449', '0.23', '3 of 100', 'guess_passwd 467 of 1,231 (29 flagged); buffer_overflow 2 of 20 (2 flagged)', 'normal 5 of 9,711 (0 flagged)']);
+    expect(row('land')).toEqual(['land', '1 of 13,449', '0.02', '0 of 100', 'land 7 of 7 (7 flagged)', 'none']);
+    expect(row('wrong_fragment')?.slice(1, 4)).toEqual(['0 of 13,449', '0.00', '0 of 100']);
+    expect(row('wrong_fragment')?.[5]).toBe('normal 52 of 9,711 (35 flagged)');
+    expect(text).toMatch(/recorded run \d{8}-\d{6}-[0-9a-f]{6} in \.\.\/.*runs\.ndjson/);
   });
 
   it('10 checks one explanation by hand and shows the drivers of the top alerts', () => {

@@ -14,7 +14,7 @@ import { MLFLOW_ENV } from '../experiments/mlflow';
 import { recordedPath, trafficFileFingerprint } from '../experiments/provenance';
 import type { RunRecord } from '../experiments/run-record';
 import { RunNotFoundError, RunStore } from '../experiments/run-store';
-import { ARTIFACTS_ENV, artifactsDir, PRODUCERS } from '../persist/workspace';
+import { ARTIFACTS_ENV, artifactsDir, PRODUCERS, type ArtifactName } from '../persist/workspace';
 import { COMMON_OPTIONS, describeOverrides, MLFLOW_OPTION, paramsEnv, paramsFromArgs, parseOptions } from './args';
 import { CliError, runCommand, UsageError, writeFailure } from './command';
 import { describeFailure, executeNotebooks, NotebookExecutorError, notebookPaths } from './notebooks';
@@ -168,14 +168,20 @@ function planFromRun(id: string, store: RunStore): StartPlan {
   return { loaded: { params, origin }, dataDir: original.data, notebooks: original.notebooks, fromRun: run };
 }
 
-function outcomeOf(dir: string, params: Params): RunOutcome {
-  const metrics = readJson<NonNullable<Summary['metrics']>>(join(dir, 'metrics.json'));
-  const model = readJson<NonNullable<Summary['model']>>(join(dir, 'model.json'));
+/**
+ * What the run produced, read from the artifacts its notebooks wrote. A file
+ * whose notebook was not among those run (`--notebooks 01-06` runs no 07) is
+ * left over from an earlier run and is not this run's result: it is left out.
+ */
+function outcomeOf(dir: string, params: Params, ran: ReadonlySet<string>): RunOutcome {
+  const mine = (name: ArtifactName) => ran.has(PRODUCERS[name]) && existsSync(join(dir, name));
+  const metrics = mine('metrics.json') ? readJson<NonNullable<Summary['metrics']>>(join(dir, 'metrics.json')) : undefined;
+  const model = mine('model.json') ? readJson<NonNullable<Summary['model']>>(join(dir, 'model.json')) : undefined;
   const traffic = join(dir, 'traffic.csv');
   const m = metrics?.metrics;
   return {
     metrics: m ? detectionMetrics(m) : {},
-    data: existsSync(traffic) ? trafficFileFingerprint(traffic, params.nNormal + params.nAnomalous, params.nFeatures) : null,
+    data: mine('traffic.csv') ? trafficFileFingerprint(traffic, params.nNormal + params.nAnomalous, params.nFeatures) : null,
     model: model ? { path: recordedPath(join(dir, 'model.json')), checksum: model.checksum } : null,
     artifacts: model ? [join(dir, 'model.json')] : [],
   };
@@ -256,17 +262,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     if (!(e instanceof NotebookExecutorError)) throw e;
     process.stderr.write(e.stderrTail.endsWith('\n') || e.stderrTail === '' ? e.stderrTail : `${e.stderrTail}\n`);
-    await finish({ ...outcomeOf(dir, loaded.params), status: 'failed', error: e.message });
+    await finish({ ...outcomeOf(dir, loaded.params, chosen), status: 'failed', error: e.message });
     throw new CliError(e.message, EXIT_NOTEBOOK);
   }
   const failed = runs.find((r) => !r.ok);
   if (failed) {
     console.error(`\n${describeFailure(failed)}`);
-    await finish({ ...outcomeOf(dir, loaded.params), status: 'failed', error: `${failed.notebook} failed` });
+    await finish({ ...outcomeOf(dir, loaded.params, chosen), status: 'failed', error: `${failed.notebook} failed` });
     throw new CliError(`${failed.notebook} failed`, EXIT_NOTEBOOK);
   }
   if (runs.length !== notebooks.length) {
-    await finish({ ...outcomeOf(dir, loaded.params), status: 'failed', error: `only ${runs.length} of ${notebooks.length} notebooks ran` });
+    await finish({ ...outcomeOf(dir, loaded.params, chosen), status: 'failed', error: `only ${runs.length} of ${notebooks.length} notebooks ran` });
     throw new CliError(`only ${runs.length} of ${notebooks.length} notebooks ran`, EXIT_NOTEBOOK);
   }
   if (updateNotebooks) {
@@ -275,7 +281,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const modelPath = join(dir, 'model.json');
   const wantsModel = chosen.has(PRODUCERS['model.json']);
-  const outcome = outcomeOf(dir, loaded.params);
+  const outcome = outcomeOf(dir, loaded.params, chosen);
   if (wantsModel && !existsSync(modelPath)) {
     await finish({ ...outcome, status: 'failed', error: 'no model.json written' });
     throw new CliError(`the notebooks ran but wrote no ${relative(process.cwd(), modelPath)}`, EXIT_NOTEBOOK);

@@ -50,6 +50,9 @@ export interface RunOutcome {
   durationMs?: number;
   /** the id of the run this one re-ran (`npm start -- --from-run ID`) */
   reproduces?: string;
+  /** parameters known only at the end (replace those given at the start, with their origins) */
+  params?: Record<string, RunParamValue>;
+  origin?: Record<string, string>;
 }
 
 /** What {@link RunRecorder.finish} wrote. */
@@ -134,8 +137,8 @@ export class RunRecorder {
       argv: [...(o.argv ?? [])],
       git: gitState(),
       library: LIBRARY_VERSION,
-      params: { ...o.params },
-      origin: { ...o.origin },
+      params: { ...(outcome.params ?? o.params) },
+      origin: { ...(outcome.origin ?? o.origin) },
       data: outcome.data ?? null,
       metrics: { ...(outcome.metrics ?? {}) },
       model: outcome.model ?? null,

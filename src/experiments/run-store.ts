@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, relative } from 'node:path';
+import { PROJECT_ROOT } from '../core/paths';
 import { artifactsDir } from '../persist/workspace';
 import { checkRunRecord, parseRunLine, type RunLineProblem, type RunRecord } from './run-record';
 
@@ -53,10 +54,14 @@ export class RunStore {
     this.path = join(dir, RUN_LOG);
   }
 
-  /** The log's path as shown to a user: relative to the working directory when inside it, else absolute. */
+  /**
+   * The log's path as shown to a user: relative to the working directory when
+   * the log is inside the project (`artifacts/runs/runs.ndjson` from the
+   * project, `../artifacts/...` from a notebook), absolute otherwise.
+   */
   show(): string {
-    const rel = relative(process.cwd(), this.path);
-    return rel === '' || rel.startsWith('..') ? this.path : rel;
+    const inProject = !relative(PROJECT_ROOT, this.path).startsWith('..');
+    return inProject ? relative(process.cwd(), this.path) : this.path;
   }
 
   /**

@@ -13,17 +13,23 @@ import {
 import { paramsTable, showTable, textTable } from './tables';
 import { PRODUCERS, Workspace, type ArtifactName } from '../persist/workspace';
 import { recordedParams, RunRecorder } from '../experiments/recorder';
-import { datasetFingerprint, fileChecksum, recordedPath } from '../experiments/provenance';
+import { datasetFingerprint, fileChecksum, filesFingerprint, recordedPath } from '../experiments/provenance';
 import { RunStore } from '../experiments/run-store';
-import type { DataFingerprint } from '../experiments/run-record';
+import type { DataFingerprint, RunParamValue } from '../experiments/run-record';
 import type { Dataset } from '../data/simulate';
 
 /** What a notebook's run produced, for its record in the run log. */
 export interface NotebookOutcome {
   /** the metrics, e.g. `detectionMetrics(summary)` */
   metrics: Record<string, number>;
-  /** the data set the results are about (its fingerprint is recorded), or a fingerprint */
-  data?: Dataset | DataFingerprint;
+  /** the data the results are about: a data set or input files (their fingerprint is recorded), or a fingerprint */
+  data?: Dataset | DataFingerprint | readonly string[];
+  /**
+   * the parameters of this result when they are not the simulation's (NSL-KDD's
+   * evaluation options, a capture's feature set): recorded instead of the
+   * notebook's parameter table, each with the origin `notebook`
+   */
+  params?: Record<string, RunParamValue>;
   /** the model file the results come from (a bundle's own checksum is recorded, else the file's) */
   modelFile?: string;
 }
@@ -51,7 +57,8 @@ export class NotebookRun {
    * (the record itself: `npm run runs -- --compare ID --json`, or {@link RunStore}).
    */
   async record(outcome: NotebookOutcome): Promise<void> {
-    const data = outcome.data === undefined ? null : 'kind' in outcome.data ? outcome.data : datasetFingerprint(outcome.data);
+    const d = outcome.data;
+    const data = d === undefined ? null : Array.isArray(d) ? filesFingerprint(d as readonly string[]) : 'kind' in d ? (d as DataFingerprint) : datasetFingerprint(d as Dataset);
     let model = null;
     if (outcome.modelFile !== undefined) {
       let checksum: string | undefined;
@@ -63,7 +70,8 @@ export class NotebookRun {
       }
       model = { path: recordedPath(outcome.modelFile), checksum: checksum ?? fileChecksum(outcome.modelFile) };
     }
-    const finished = await this.recorder.finish({ metrics: outcome.metrics, data, model, artifacts: outcome.modelFile ? [outcome.modelFile] : [] });
+    const own = outcome.params ? { params: { ...outcome.params }, origin: Object.fromEntries(Object.keys(outcome.params).map((k) => [k, 'notebook'])) } : {};
+    const finished = await this.recorder.finish({ metrics: outcome.metrics, data, model, artifacts: outcome.modelFile ? [outcome.modelFile] : [], ...own });
     console.log(`recorded run ${finished.record.id} in ${this.recorder.store.show()}${finished.mlflow ? ` and in MLflow (run ${finished.mlflow.runId})` : ''}`);
   }
 }
