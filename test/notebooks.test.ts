@@ -144,7 +144,7 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
     expect(row('land')).toEqual(['land', '1 of 13,449', '0.02', '0 of 100', 'land 7 of 7 (7 flagged)', 'none']);
     expect(row('wrong_fragment')?.slice(1, 4)).toEqual(['0 of 13,449', '0.00', '0 of 100']);
     expect(row('wrong_fragment')?.[5]).toBe('normal 52 of 9,711 (35 flagged)');
-    expect(text).toMatch(/recorded run \d{8}-\d{6}-[0-9a-f]{6} in \.\.\/.*runs\.ndjson/);
+    expect(text).toMatch(/recorded run \d{8}-\d{6}-[0-9a-f]{6} in .*runs\.ndjson/);
   });
 
   it('10 checks one explanation by hand and shows the drivers of the top alerts', () => {

@@ -142,6 +142,8 @@ describe('the run table and the comparison, on a fixture of runs', () => {
     expect(selectRuns(all, { group: '20261201-110000-999999' }).map((r) => r.params.nEstimators)).toEqual([100, 10]);
     expect(selectRuns(all, { group: '20261201-090000-aaaaaa' }).map((r) => r.label)).toEqual(['05_evaluate']);
     expect(selectRuns(all, { command: 'start', limit: 2 }).map((r) => r.id.slice(-6))).toEqual(['ffffff', 'cccccc']);
+    expect(selectRuns(all, { all: true, dataKind: 'simulation' })).toHaveLength(6);
+    expect(selectRuns(all, { all: true, dataKind: 'files' })).toEqual([]);
     expect(differingParams(top)).toEqual(['anomalyMean', 'nEstimators', 'contamination']);
     const t = runTableRows(top);
     expect(t.metrics).toEqual(['rocAuc', 'averagePrecision', 'precision', 'recall', 'f1', 'nFlagged']);

@@ -17,6 +17,8 @@ export interface RunFilter {
   command?: RunRecord['command'];
   /** only the runs of this group (a sweep), or whose parent is this id */
   group?: string;
+  /** only runs on this kind of data: `simulation` (the simulated traffic) or `files` (NSL-KDD, captures, CSV) */
+  dataKind?: 'simulation' | 'files';
   /** at most this many, newest first (default: all) */
   limit?: number;
 }
@@ -29,6 +31,7 @@ export function selectRuns(runs: readonly RunRecord[], filter: RunFilter = {}): 
     return true;
   });
   if (filter.command) out = out.filter((r) => r.command === filter.command);
+  if (filter.dataKind) out = out.filter((r) => r.data?.kind === filter.dataKind);
   out = [...out].sort((a, b) => (a.time === b.time ? (a.id < b.id ? 1 : -1) : a.time < b.time ? 1 : -1));
   return filter.limit === undefined ? out : out.slice(0, filter.limit);
 }
