@@ -144,6 +144,9 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
     expect(row('land')).toEqual(['land', '1 of 13,449', '0.02', '0 of 100', 'land 7 of 7 (7 flagged)', 'none']);
     expect(row('wrong_fragment')?.slice(1, 4)).toEqual(['0 of 13,449', '0.00', '0 of 100']);
     expect(row('wrong_fragment')?.[5]).toBe('normal 52 of 9,711 (35 flagged)');
+    // categories never seen in normal training: nearly all attacks, most flagged anyway, 23 attacks not
+    expect(row('any column')).toEqual(['any column', '1,754', '1,749', '1,730', '23']);
+    expect(row('service')?.slice(0, 5)).toEqual(['service', '1,682', '1,678', '1,658', '23']);
     expect(text).toMatch(/recorded run \d{8}-\d{6}-[0-9a-f]{6} in .*runs\.ndjson/);
   });
 

@@ -23,6 +23,7 @@ import { loadNslKdd, NSL_KDD_DATA_DIR } from '../src/data/nslkdd-files';
 import { OTHER_CATEGORY, RecordEncoder, signedLog1p } from '../src/model/encoder';
 import { ArtifactError, BUNDLE_SCHEMA_VERSION, bundleChecksum, loadBundle, type LoadedModel, parseBundle, saveBundle, serializeBundle } from '../src/persist/bundle';
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
+import { ScoringPipeline } from '../src/scoring/pipeline';
 import { DEFAULT_PARAMS } from '../src/core/params';
 import { EncodedRecordParser } from '../src/data/records';
 import { alertRecord, alertRecordJson, AlertWriter } from '../src/scoring/alert-lines';
@@ -50,7 +51,12 @@ const expectAlertBytes = (model: LoadedModel, values: Float64Array, rows: number
   const timestamp = '2026-11-25T14:21:58.533Z';
   const writer = new AlertWriter(model, d);
   const plain = { line: (i: number) => tags[i], prefix: () => '' };
-  const expected = Array.from(anomalies, (i) => `${JSON.stringify({ line: tags[i], batch: 12, timestamp, score: scores[i], decision: decision[i], record: alertRecord(model, values, i * d) })}\n`).join('');
+  // columns shown as "<other>" are named in "unseen" (only when there is one)
+  const unseen = (i: number) => {
+    const cols = Object.entries(alertRecord(model, values, i * d)).filter(([, v]) => v === '<other>').map(([k]) => k);
+    return cols.length > 0 ? { unseen: cols } : {};
+  };
+  const expected = Array.from(anomalies, (i) => `${JSON.stringify({ line: tags[i], batch: 12, timestamp, score: scores[i], decision: decision[i], record: alertRecord(model, values, i * d), ...unseen(i) })}\n`).join('');
   const got = writer.write({ id: 12, scores, decision, anomalies, values }, timestamp, plain);
   expect(got.toString('utf8')).toBe(expected);
   expect(got.length).toBe(Buffer.byteLength(expected));
@@ -58,7 +64,7 @@ const expectAlertBytes = (model: LoadedModel, values: Float64Array, rows: number
   const entry = (i: number) => (i % 3 === 0 ? { entry: `17-${i}`, index: i, stream: 'flöws' } : {});
   const origin = { line: (i: number) => tags[i], prefix: (i: number) => (i % 3 === 0 ? JSON.stringify(entry(i)).slice(1, -1) + ',' : '') };
   const explain = Array.from(anomalies, (i) => JSON.stringify([{ feature: 'service', value: `ü${i}`, contribution: -i / 3 }]));
-  const expectedFull = Array.from(anomalies, (i) => `${JSON.stringify({ ...entry(i), line: tags[i], batch: 12, timestamp, score: scores[i], decision: decision[i], record: alertRecord(model, values, i * d), explain: JSON.parse(explain[i]) })}\n`).join('');
+  const expectedFull = Array.from(anomalies, (i) => `${JSON.stringify({ ...entry(i), line: tags[i], batch: 12, timestamp, score: scores[i], decision: decision[i], record: alertRecord(model, values, i * d), ...unseen(i), explain: JSON.parse(explain[i]) })}\n`).join('');
   const full = writer.write({ id: 12, scores, decision, anomalies, values }, timestamp, origin, explain);
   expect(full.toString('utf8')).toBe(expectedFull);
 };
@@ -270,6 +276,32 @@ describe('the model bundle with an encoder (schema 2)', () => {
     expect(Array.from(modelInput(model, X).data)).toEqual(Array.from(model.scaler.transform((model.encoder as RecordEncoder).applyLog1p(X)).data));
     expectAlertBytes(model, buf, lines.length);
   });
+  it('an unseen category: named in the alert line, and with unseenAlerts an alert of its own (issue 18)', () => {
+    const model = loadBundle(join(dir, 'nsl-model.json'));
+    const enc = model.encoder as RecordEncoder;
+    const lines = readTextFile(join(NSL_KDD_DATA_DIR, 'KDDTest+.txt.gz')).trimEnd().split('\n').slice(0, 3000);
+    const parser = new EncodedRecordParser(enc, 'csv');
+    const w = model.scaler.nFeatures;
+    const buf = new Float64Array(lines.length * w);
+    lines.forEach((l, i) => expect(parser.parse(l, buf, i * w).kind).toBe('record'));
+    // the mask agrees with the parser's count and with the columns it names
+    const mask = enc.unseenMask(buf, lines.length);
+    const unseenRecords = mask.reduce((a, b) => a + b, 0);
+    expect(unseenRecords).toBeGreaterThan(50);
+    for (let i = 0; i < lines.length; i++) expect(enc.unseenColumns(buf, i * w).length > 0, `line ${i}`).toBe(mask[i] === 1);
+    const counted = Object.values(parser.unseen).reduce((a, byValue) => a + Object.values(byValue).reduce((x, y) => x + y, 0), 0);
+    expect(counted).toBeGreaterThanOrEqual(unseenRecords); // a record may have two unseen columns
+    const plain = new ScoringPipeline(model).score(buf, lines.length);
+    const withUnseen = new ScoringPipeline(model, { unseenAlerts: true }).score(buf, lines.length);
+    const expected = Array.from({ length: lines.length }, (_, i) => i).filter((i) => plain.decision[i] < 0 || mask[i] === 1);
+    expect(Array.from(withUnseen.anomalies)).toEqual(expected);
+    expect(withUnseen.anomalies.length).toBeGreaterThan(plain.anomalies.length);
+    expect(Array.from(withUnseen.scores)).toEqual(Array.from(plain.scores)); // the score itself is unchanged
+    // a model without text features: nothing to see, nothing changes
+    saveBundle(join(dir, 'plain-unseen.json'), bundleFromPipeline(runPipeline({ ...DEFAULT_PARAMS, nNormal: 300, nAnomalous: 20, nEstimators: 5 }), new Date(0)));
+    expect(new ScoringPipeline(loadBundle(join(dir, 'plain-unseen.json')), { unseenAlerts: true }).unseenAlerts).toBe(false);
+  });
+
   it('AlertWriter writes the alert lines JSON.stringify would, for an encoded and a plain model, with awkward numbers', () => {
     saveBundle(join(dir, 'plain.json'), bundleFromPipeline(runPipeline({ ...DEFAULT_PARAMS, nNormal: 500, nAnomalous: 25, nEstimators: 10 }), new Date(0)));
     const plain = loadBundle(join(dir, 'plain.json'));
@@ -410,6 +442,34 @@ describe('npm run evaluate', () => {
     expect(Object.keys(j.perFamily)).toEqual(['DoS', 'Probe', 'R2L', 'U2R']);
     expect(j.perFamily.DoS['5%'].perSeed).toHaveLength(2);
     expect(loadBundle(model).encoder?.encoding).toBe('onehot');
+  });
+  it('npm run stream on raw lines names unseen categories in alert lines, and --alert-unseen alerts on them, on 1 and 2 threads', () => {
+    const model = join(dir, 'cli-model.json');
+    const lines = `${readTextFile(TEST).trimEnd().split('\n').slice(0, 5000).join('\n')}\n`;
+    const stream = (...args: string[]) => {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      delete env.ANOMALY_MODEL_KEY;
+      const r = spawnSync(process.execPath, [join(__dirname, '..', 'dist', 'cli', 'stream.js'), '--model', model, '--quiet', ...args], { input: lines, encoding: 'utf8', env, maxBuffer: 1 << 28 });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { line: number; decision: number; record: Record<string, unknown>; unseen?: string[] });
+    };
+    const plain = stream('--threads', '1');
+    const withUnseen = stream('--threads', '1', '--alert-unseen');
+    const onWorker = stream('--threads', '2', '--alert-unseen');
+    const strip = (xs: typeof plain) => xs.map((a) => ({ ...a, timestamp: undefined }));
+    expect(strip(onWorker)).toEqual(strip(withUnseen)); // the worker thread builds the same pipeline
+    // "unseen" names exactly the columns shown as "<other>"
+    for (const a of withUnseen) {
+      const other = Object.entries(a.record).filter(([, v]) => v === '<other>').map(([k]) => k);
+      expect(a.unseen ?? [], `line ${a.line}`).toEqual(other);
+    }
+    // the extra alerts are the records with an unseen category that the score did not flag
+    const plainLines = new Set(plain.map((a) => a.line));
+    const extra = withUnseen.filter((a) => !plainLines.has(a.line));
+    expect(extra.length).toBeGreaterThan(0);
+    expect(extra.every((a) => a.decision >= 0 && (a.unseen ?? []).length > 0)).toBe(true);
+    expect(withUnseen.length).toBe(plain.length + extra.length);
+    expect(plain.some((a) => a.unseen !== undefined)).toBe(true); // named even without the option
   });
   it('prints a table by default', () => {
     const r = run('--train', TRAIN, '--test', TEST, '--seeds', '1', '--encoding', 'ordinal');

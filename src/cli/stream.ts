@@ -91,6 +91,10 @@ In every mode:
   --explain K           add each alert's K strongest features to its line: "explain":
                         [{"feature","value","contribution"}] (exact TreeSHAP, path-length
                         units; negative = towards anomalous)
+  --alert-unseen        also alert on every record with a category the model never saw
+                        (a model with text features, e.g. NSL-KDD's service): the forest
+                        cannot see such a value, so it is a reason of its own; every alert
+                        line names such columns in "unseen" (with or without this option)
   --progress-ms T       a progress line on stderr every T ms, 0 = none (default 5000)
   --summary-json FILE   also write the final summary as JSON
   --quiet               no progress lines (the final summary is still printed)
@@ -156,6 +160,8 @@ export interface StreamOptions {
   threads: number;
   /** drivers per alert line (0 = no "explain" field) */
   explain: number;
+  /** alert on records with an unseen category too */
+  alertUnseen: boolean;
 }
 
 const STREAM_OPTIONS = {
@@ -181,6 +187,7 @@ const STREAM_OPTIONS = {
   'summary-json': { type: 'string' },
   quiet: { type: 'boolean' },
   explain: { type: 'string' },
+  'alert-unseen': { type: 'boolean' },
   redis: { type: 'string' },
   stream: { type: 'string' },
   group: { type: 'string' },
@@ -265,6 +272,7 @@ export function parseStreamArgs(argv: readonly string[]): StreamOptions | 'help'
     quiet: v.quiet ?? false,
     threads: int('threads', 2),
     explain: int('explain', 0),
+    alertUnseen: v['alert-unseen'] ?? false,
   };
 }
 
@@ -374,7 +382,7 @@ function captureSourceFor(opts: StreamOptions, columns: readonly string[]): Capt
  */
 export async function runStream(opts: StreamOptions): Promise<{ code: number; summary: StreamSummary }> {
   const model = loadModel(opts.model, opts.keyFile);
-  const pipeline = new ScoringPipeline(model, { explain: opts.explain });
+  const pipeline = new ScoringPipeline(model, { explain: opts.explain, unseenAlerts: opts.alertUnseen });
   const prefix = opts.redis ? `[stream ${opts.redis.consumer}]` : '[stream]';
   const log = (line: string) => process.stderr.write(`${prefix} ${line}\n`);
 

@@ -153,3 +153,81 @@ export function sparseFeatureTable(rows: readonly SparseFeatureRow[], labels = 2
     };
   });
 }
+
+/** Test records whose category in a column is one the encoder never saw, and what they are. */
+export interface UnseenCategoryRow {
+  /** the column, or `any column` for the total */
+  column: string;
+  records: number;
+  attacks: number;
+  /** records flagged by the score (score <= threshold), when scores were given */
+  flagged?: number;
+  /** attacks among the records the score did not flag (what an alert on the unseen category adds), when scores were given */
+  missedAttacks?: number;
+  /** the most common unseen values, largest first */
+  values: { value: string; records: number }[];
+}
+
+/**
+ * Where the encoder's "other" slot is used: per categorical column, the test
+ * records with a category the training records never had, how many of them
+ * are attacks and how many the score flags. The slot is 0 in every training
+ * row, so no tree splits on it: the score cannot use this signal.
+ *
+ * @param detection the test records' scores and a threshold (count the flagged ones)
+ */
+export function unseenCategoryRows(encoder: RecordEncoder, test: FlowRecords, detection?: { scores: ArrayLike<number>; threshold: number }): UnseenCategoryRow[] {
+  const { X } = encoder.transform(test);
+  const w = encoder.outputWidth;
+  const rows: UnseenCategoryRow[] = [];
+  const any = new Uint8Array(test.rows);
+  encoder.columns.forEach((c, j) => {
+    if (c.kind !== 'categorical') return;
+    const o = encoder.outputOffset[j];
+    const k = c.categories.length;
+    const text = test.categorical[test.categoricalNames.indexOf(c.name)];
+    const values = new Map<string, number>();
+    let records = 0;
+    let attacks = 0;
+    let flagged = 0;
+    let missed = 0;
+    for (let i = 0; i < test.rows; i++) {
+      const v = X.data[i * w + o + (encoder.encoding === 'ordinal' ? 0 : k)];
+      if (encoder.encoding === 'ordinal' ? v !== k : v !== 1) continue;
+      records++;
+      any[i] = 1;
+      if (test.y[i] === -1) attacks++;
+      if (detection && detection.scores[i] <= detection.threshold) flagged++;
+      else if (detection && test.y[i] === -1) missed++;
+      values.set(text[i], (values.get(text[i]) ?? 0) + 1);
+    }
+    if (records === 0) return;
+    const top = [...values.entries()].map(([value, n]) => ({ value, records: n })).sort((a, b) => b.records - a.records || (a.value < b.value ? -1 : 1));
+    rows.push({ column: c.name, records, attacks, ...(detection ? { flagged, missedAttacks: missed } : {}), values: top });
+  });
+  let records = 0;
+  let attacks = 0;
+  let flagged = 0;
+  let missed = 0;
+  for (let i = 0; i < test.rows; i++) {
+    if (any[i] === 0) continue;
+    records++;
+    if (test.y[i] === -1) attacks++;
+    if (detection && detection.scores[i] <= detection.threshold) flagged++;
+    else if (detection && test.y[i] === -1) missed++;
+  }
+  rows.push({ column: 'any column', records, attacks, ...(detection ? { flagged, missedAttacks: missed } : {}), values: [] });
+  return rows;
+}
+
+/** {@link unseenCategoryRows} as table rows (the four most common unseen values of each column). */
+export function unseenCategoryTable(rows: readonly UnseenCategoryRow[]): Record<string, string | number>[] {
+  const t = (n: number) => n.toLocaleString('en-US');
+  return rows.map((r) => ({
+    column: r.column,
+    'test records with an unseen category': t(r.records),
+    attacks: t(r.attacks),
+    ...(r.flagged !== undefined ? { 'flagged by the score': t(r.flagged), 'attacks not flagged': t(r.missedAttacks ?? 0) } : {}),
+    'most common unseen values': r.values.length === 0 ? '' : `${r.values.slice(0, 4).map((v) => `${v.value} ${t(v.records)}`).join(', ')}${r.values.length > 4 ? `, ... (${r.values.length} values)` : ''}`,
+  }));
+}

@@ -215,6 +215,44 @@ export class RecordEncoder {
     return record;
   }
 
+  /**
+   * The categorical input columns whose value in one encoded row is a category
+   * the training data did not have (the "other" slot), in column order. A
+   * forest never splits on that slot (it is 0 in every training row), so such
+   * a value is invisible to the score: the stream names it in the alert line,
+   * and `--alert-unseen` makes it an alert of its own.
+   */
+  unseenColumns(values: ArrayLike<number>, offset = 0): string[] {
+    const out: string[] = [];
+    this.columns.forEach((c, j) => {
+      if (c.kind !== 'categorical') return;
+      const o = offset + this.outputOffset[j];
+      const k = c.categories.length;
+      if (this.encoding === 'ordinal' ? values[o] === k : values[o + k] === 1) out.push(c.name);
+    });
+    return out;
+  }
+
+  /** Per encoded row (rows x outputWidth, as {@link transform} or a stream parser writes them): 1 when any category is unseen. */
+  unseenMask(values: ArrayLike<number>, rows: number): Uint8Array {
+    const w = this.outputWidth;
+    const slots: number[] = [];
+    this.columns.forEach((c, j) => {
+      if (c.kind === 'categorical') slots.push(this.outputOffset[j] + (this.encoding === 'ordinal' ? 0 : c.categories.length), c.categories.length);
+    });
+    const mask = new Uint8Array(rows);
+    for (let i = 0; i < rows; i++) {
+      for (let s = 0; s < slots.length; s += 2) {
+        const v = values[i * w + slots[s]];
+        if (this.encoding === 'ordinal' ? v === slots[s + 1] : v === 1) {
+          mask[i] = 1;
+          break;
+        }
+      }
+    }
+    return mask;
+  }
+
   toJSON(): RecordEncoderJSON {
     return {
       kind: 'RecordEncoder',

@@ -133,8 +133,9 @@ export function rejectLine(prefix: string, line: number, reason: string, text: s
 /**
  * The one alert format of every source: writes a batch's alert lines straight
  * into UTF-8 bytes, byte for byte what
- * `{<origin>"line":L,"batch":B,"timestamp":"T","score":S,"decision":D,"record":R[,"explain":E]}\n`
- * with R = alertRecordJson and E the explanation's JSON gives. Why bytes: on NSL-KDD about 40% of the lines
+ * `{<origin>"line":L,"batch":B,"timestamp":"T","score":S,"decision":D,"record":R[,"unseen":U][,"explain":E]}\n`
+ * with R = alertRecordJson, U the columns whose category the model never saw
+ * (shown as "<other>" in R; only when there is one) and E the explanation's JSON gives. Why bytes: on NSL-KDD about 40% of the lines
  * are alerts of ~940 bytes each, more output than input, and building them as
  * strings spent most of its time in string concatenation and UTF-8 encoding.
  * Integers are written digit by digit; other numbers as String(v) (the same
@@ -167,8 +168,14 @@ export class AlertWriter {
       const q = this.plan.columnKind[j];
       max += p.length + (q < 0 ? 25 : Math.max(...this.quoted[q].map((c) => c.length)));
     });
+    this.unseenNames = this.plan.prefixes.map((_, j) => Buffer.from(JSON.stringify(model.encoder ? model.encoder.inputNames[j] : model.featureNames[j]), 'utf8'));
+    // the "unseen" member at its longest: every categorical column named
+    max += 12 + this.unseenNames.reduce((sum, n, j) => sum + (this.plan.columnKind[j] >= 0 ? n.length + 1 : 0), 0);
     this.maxBytes = max + 2;
   }
+
+  /** UTF-8 of each input column's JSON name (for the "unseen" member) */
+  private readonly unseenNames: Uint8Array[];
 
   /**
    * The batch's alert lines (one per row in `b.anomalies`) as UTF-8 bytes.
@@ -202,7 +209,17 @@ export class AlertWriter {
       this.ascii(',"decision":');
       this.number(b.decision[i]);
       this.ascii(',"record":');
+      this.unseen.length = 0;
       this.record(b.values, i * this.d);
+      if (this.unseen.length > 0) {
+        // a category the model never saw: the forest cannot see it (it never splits on the "other" slot), so the line says so
+        this.ascii(',"unseen":[');
+        for (let u = 0; u < this.unseen.length; u++) {
+          if (u > 0) this.ascii(',');
+          this.bytes(this.unseenNames[this.unseen[u]]);
+        }
+        this.ascii(']');
+      }
       if (explain) {
         this.ascii(',"explain":');
         this.text(explain[k]);
@@ -233,9 +250,13 @@ export class AlertWriter {
       if (!plan.onehot) code = values[o];
       else for (let m = 0; m < cats.length - 1; m++) if (values[o + m] === 1) code = m;
       this.bytes(cats[code]);
+      if (code === cats.length - 1) this.unseen.push(j);
     }
     buf[this.pos++] = 125; // }
   }
+
+  /** the categorical columns of the record just written whose category was unseen (the "other" slot) */
+  private unseen: number[] = [];
 
   private bytes(src: Uint8Array): void {
     const n = src.length;

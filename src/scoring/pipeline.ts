@@ -37,6 +37,14 @@ export type RecordLineParser = RecordParser | EncodedRecordParser;
 export interface PipelineOptions {
   /** explain each alert by its K strongest original features (0 = no explanations; default 0) */
   explain?: number;
+  /**
+   * also alert on every record that carries a category the model never saw
+   * (model with an encoder), whatever its score: the forest cannot see such a
+   * value (notebook 09), so it is a reason of its own; the alert line names the
+   * columns in `"unseen"`. Default false (the line still names them when the
+   * record alerts by its score).
+   */
+  unseenAlerts?: boolean;
 }
 
 /**
@@ -53,6 +61,8 @@ export class ScoringPipeline {
   readonly expectedRate: number;
   /** drivers per alert (0 = none) */
   readonly explainK: number;
+  /** alert on unseen categories too (see {@link PipelineOptions.unseenAlerts}) */
+  readonly unseenAlerts: boolean;
   private writer: AlertWriter | undefined;
 
   /**
@@ -67,6 +77,7 @@ export class ScoringPipeline {
     const k = options.explain ?? 0;
     if (!Number.isInteger(k) || k < 0) throw new RangeError(`explain must be a non-negative integer, got ${k}`);
     this.explainK = k;
+    this.unseenAlerts = options.unseenAlerts === true && model.encoder !== undefined;
     this.width = model.scaler.nFeatures;
     const c = model.params.contamination;
     this.expectedRate = typeof c === 'number' ? c : model.bundle.trainingMetrics.nFlagged / model.bundle.trainingMetrics.nRows;
@@ -97,7 +108,9 @@ export class ScoringPipeline {
   score(values: Float64Array, rows: number): ScoredRows {
     const t0 = performance.now();
     const X = createMatrix(rows, this.width, values.subarray(0, rows * this.width));
-    const { scores, decision, anomalies } = this.scoreInput(this.input(X));
+    const scored = this.scoreInput(this.input(X));
+    const { scores, decision } = scored;
+    const anomalies = this.unseenAlerts ? withUnseen(scored.anomalies, this.model.encoder!.unseenMask(X.data, rows)) : scored.anomalies;
     const explain = this.explainK > 0 ? alertDriversJson(this.model, X.data, this.width, anomalies, this.explainK) : undefined;
     return { scores, decision, anomalies, ...(explain ? { explain } : {}), latencyMs: performance.now() - t0 };
   }
@@ -124,6 +137,19 @@ export class ScoringPipeline {
     this.writer ??= new AlertWriter(this.model, this.width);
     return this.writer;
   }
+}
+
+/** The alert rows (ascending) with every row of `mask` added. */
+function withUnseen(anomalies: Int32Array, mask: Uint8Array): Int32Array {
+  let extra = 0;
+  for (const i of anomalies) if (mask[i] === 1) extra--;
+  for (let i = 0; i < mask.length; i++) extra += mask[i];
+  if (extra === 0) return anomalies;
+  const isAlert = new Uint8Array(mask.length);
+  for (const i of anomalies) isAlert[i] = 1;
+  const out = new Int32Array(anomalies.length + extra);
+  for (let i = 0, k = 0; i < mask.length; i++) if (isAlert[i] === 1 || mask[i] === 1) out[k++] = i;
+  return out;
 }
 
 /**

@@ -11,14 +11,14 @@ import type { ScorerWorkerData, WorkerReply, WorkerRequest } from './scorer';
 
 // only as a thread's entry (see forest-worker for why)
 if (!isMainThread && require.main === module) {
-  const { modelPath, checksum, explain } = workerData as ScorerWorkerData;
+  const { modelPath, checksum, options } = workerData as ScorerWorkerData;
   let pipeline: ScoringPipeline | undefined;
   let loadError: string | undefined;
   try {
     // the caller checked the key; the checksum proves this is the bundle it checked
     const model = loadBundle(modelPath);
     if (model.checksum !== checksum) loadError = `${modelPath} changed since it was loaded (checksum ${model.checksum}, expected ${checksum})`;
-    else pipeline = new ScoringPipeline(model, { explain });
+    else pipeline = new ScoringPipeline(model, options);
   } catch (e) {
     loadError = (e as Error).message;
   }

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { distFile } from '../core/paths';
 import { WorkerPool } from '../core/worker-pool';
-import type { ScoringPipeline } from '../scoring/pipeline';
+import type { PipelineOptions, ScoringPipeline } from '../scoring/pipeline';
 
 /**
  * Scores the micro-batches of a long stream in order, either on the calling
@@ -75,8 +75,8 @@ export type WorkerReply = Pick<ScoredBatch, 'id' | 'scores' | 'decision' | 'anom
 export interface ScorerWorkerData {
   modelPath: string;
   checksum: string;
-  /** drivers per alert, as the caller's pipeline explains (0 = none) */
-  explain: number;
+  /** the caller's pipeline options: drivers per alert (0 = none), alerts on unseen categories */
+  options: PipelineOptions;
 }
 
 /** scoring workers that return no batch for this long while batches are out are terminated, and the stream stops with the error */
@@ -105,7 +105,7 @@ export class WorkerScorer implements BatchScorer {
   /**
    * @param modelPath - the bundle the caller loaded
    * @param checksum - its checksum: the worker refuses a bundle that changed since
-   * @param explain - drivers per alert (0 = none), as the caller's pipeline
+   * @param options - the caller's pipeline options (drivers per alert: 0 = none; a number means `{ explain }`)
    * @param onScored - receives each scored batch, in submission order
    * @param workerFile - the worker entry (default: SCORER_WORKER_FILE)
    * @param parallel - worker threads; batches go to the least busy one and are still delivered in order (default 1)
@@ -114,13 +114,13 @@ export class WorkerScorer implements BatchScorer {
   constructor(
     modelPath: string,
     checksum: string,
-    explain: number,
+    options: PipelineOptions | number,
     private readonly onScored: (b: ScoredBatch) => void,
     workerFile: string = SCORER_WORKER_FILE,
     readonly parallel = 1,
     private readonly stuckAfterMs = SCORER_JOB_TIMEOUT_MS,
   ) {
-    const workerData: ScorerWorkerData = { modelPath, checksum, explain };
+    const workerData: ScorerWorkerData = { modelPath, checksum, options: typeof options === 'number' ? { explain: options } : options };
     this.pool = new WorkerPool<WorkerRequest, WorkerReply>({ file: workerFile, maxWorkers: parallel, workerData });
     // A batch takes milliseconds (seconds with --explain on a big one): workers that return nothing for
     // SCORER_JOB_TIMEOUT_MS while batches are out are stuck, and the stream fails loudly instead of hanging.
@@ -212,5 +212,5 @@ export function createBatchScorer(pipeline: ScoringPipeline, modelPath: string, 
   const cores = availableParallelism();
   if (threads <= 1 || cores <= 1) return new InlineScorer(pipeline, onScored);
   const workers = Math.max(1, Math.min(pipeline.explainK > 0 ? threads : threads - 1, cores));
-  return new WorkerScorer(modelPath, pipeline.model.checksum, pipeline.explainK, onScored, SCORER_WORKER_FILE, workers);
+  return new WorkerScorer(modelPath, pipeline.model.checksum, { explain: pipeline.explainK, unseenAlerts: pipeline.unseenAlerts }, onScored, SCORER_WORKER_FILE, workers);
 }
