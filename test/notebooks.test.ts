@@ -166,6 +166,14 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
     expect(html).toContain('their top three features');
     expect(html).toMatch(/<td>flag = S0 \(-\d\.\d\d\)<\/td>/);
     expect(html).toContain('normal (false alarms)');
+    // flag's credit does not come from more splits: its 10 columns take 1.5x an average feature's share, service's 23 take 4.6x
+    const plain = outputsOf(executed['10_explain_alerts.ipynb']).map(({ output }) => joinText((output.data?.['text/plain'] as string | string[]) ?? '')).join('\n');
+    const usage = (feature: string) => plain.split('\n').find((l) => l.trim().startsWith(`${feature} `))?.trim().split(/\s{2,}/);
+    expect(usage('flag')).toEqual(['flag', '10', '79 of 100', '127', '3.27%']);
+    expect(usage('service')).toEqual(['service', '23', '100 of 100', '398', '10.25%']);
+    expect(usage('average of the 38 one-column features')?.[4]).toBe('2.21%');
+    const serror = ['serror_rate', 'srv_serror_rate', 'dst_host_serror_rate', 'dst_host_srv_serror_rate'].map((f) => Number(usage(f)?.[4].replace('%', '')));
+    expect(serror.reduce((a, b) => a + b, 0)).toBeCloseTo(7.25, 2);
   });
 
   it('12 reads the lab captures into flows and shows what its prose claims', () => {

@@ -231,3 +231,26 @@ export function unseenCategoryTable(rows: readonly UnseenCategoryRow[]): Record<
     'most common unseen values': r.values.length === 0 ? '' : `${r.values.slice(0, 4).map((v) => `${v.value} ${t(v.records)}`).join(', ')}${r.values.length > 4 ? `, ... (${r.values.length} values)` : ''}`,
   }));
 }
+
+/**
+ * {@link featureUsage} of the named features as table rows, with a last row for
+ * the average numeric (one-column) feature of the forest, to compare with.
+ */
+export function featureUsageTable(usage: readonly FeatureUsage[], names: readonly string[]): Record<string, string | number>[] {
+  const row = (u: Pick<FeatureUsage, 'name' | 'columns' | 'trees' | 'splits' | 'splitShare' | 'forestTrees'>) => ({
+    feature: u.name,
+    columns: u.columns,
+    'trees that split on it': `${u.trees} of ${u.forestTrees}`,
+    splits: u.splits,
+    'share of all splits': `${(100 * u.splitShare).toFixed(2)}%`,
+  });
+  const picked = names.map((n) => {
+    const u = usage.find((x) => x.name === n);
+    if (!u) throw new RangeError(`${n} is not one of the forest's features`);
+    return row(u);
+  });
+  const numeric = usage.filter((u) => u.columns === 1);
+  const mean = (f: (u: FeatureUsage) => number) => numeric.reduce((a, u) => a + f(u), 0) / numeric.length;
+  const avg = { name: `average of the ${numeric.length} one-column features`, columns: 1, trees: Math.round(mean((u) => u.trees)), splits: Math.round(mean((u) => u.splits)), splitShare: mean((u) => u.splitShare), forestTrees: usage[0]?.forestTrees ?? 0 };
+  return [...picked, row(avg)];
+}
