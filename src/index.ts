@@ -70,6 +70,7 @@ export { anomalyRankingSpec, batchTimelineSpec, COLORS, confusionHeatmapSpec, de
 export { confusionRows, dataFrameRows, describeColumns, falseAlarmPlacementRows, htmlTable, isolationPathRows, matrixRows, paramsTable, reportRows, scoreRangeRows, showTable, textTable, treePathRows, type Column, type TableOptions, type TableRow } from './notebook/tables';
 export { notebookSetup, resolveNotebookParams, NotebookRun, type NotebookContext, type NotebookOutcome, type NotebookSetupOptions } from './notebook/setup';
 export { encoderFeatureGroups, featureUsage, featureUsageTable, sparseFeatureRows, sparseFeatureTable, unseenCategoryRows, unseenCategoryTable, type FeatureUsage, type SparseFeatureRow, type UnseenCategoryRow } from './explain/feature-usage';
+export { featureRanges, identicalAcrossLabels, type FeatureRange, type IdenticalRecords } from './data/flow-stats';
 // experiments you can compare: the run log, sweeps that record their runs, tables and charts across runs, MLflow
 export { RunStore, RunNotFoundError, RUN_LOG, type RunLog } from './experiments/run-store';
 export { RUN_FORMAT, RUN_VERSION, type RunRecord, type DataFingerprint, type ModelFingerprint, type RunCommand } from './experiments/run-record';
