@@ -218,6 +218,13 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
 
   it('05 and 06 recorded their runs: 05 its metrics, 06 both sweeps, shown as a run table and a chart across runs', () => {
     const log = new RunStore(artifacts).read();
+    // 09 and 12 record their five-seed evaluations, on files
+    for (const [label, files] of [['09_real_traffic', 2], ['12_your_own_traffic', 3]] as const) {
+      const [r] = log.runs.filter((x) => x.label === label);
+      expect(r?.data?.kind, label).toBe('files');
+      expect(r?.data?.kind === 'files' ? r.data.files.length : 0, label).toBe(files);
+      expect(r?.metrics.rocAuc, label).toBeGreaterThan(0.9);
+    }
     expect(log.skipped).toEqual({ 'not-json': 0, 'not-a-run': 0, 'other-version': 0 });
     const n05 = log.runs.filter((r) => r.label === '05_evaluate');
     expect(n05).toHaveLength(1);
