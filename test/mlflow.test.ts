@@ -127,6 +127,12 @@ describe.skipIf(why !== undefined)(`runs logged to a real MLflow tracking server
     expect(await client.listArtifacts(id)).toEqual([{ path: 'nsl-model.json', size: statSync(model).size }]);
   }, 120_000);
 
+  it('a call after the server dropped its idle connections (uvicorn: after 5 s) still succeeds: no stale pooled socket', async () => {
+    const first = await client.experimentId(mlflowExperimentName('sweep'));
+    await new Promise((r) => setTimeout(r, 6500));
+    expect(await client.experimentId(mlflowExperimentName('sweep'))).toBe(first);
+  }, 30_000);
+
   it('three runs logged at once into an experiment that does not exist yet all land in one experiment', async () => {
     const rec = (i: number): RunRecord => ({
       format: 'netflow-anomaly-run', version: 1, id: newRunId(), time: new Date().toISOString(), durationMs: i, command: 'notebook', label: `concurrent ${i}`, argv: [],

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { basename } from 'node:path';
 import type { RunRecord } from './run-record';
 
@@ -28,6 +30,37 @@ export function mlflowExperimentName(command: RunRecord['command']): string {
   return `netflow-anomaly-${command}`;
 }
 
+/**
+ * One HTTP request on a connection of its own (no keep-alive): a pooled
+ * connection that the server closes while idle (uvicorn after 5 s) fails the
+ * next request that reuses it ("other side closed"), and a POST such as
+ * runs/create cannot simply be sent again. `timeoutMs` bounds each wait for
+ * the server, so one that accepts and never answers fails the call.
+ */
+function send(method: 'GET' | 'POST' | 'PUT', url: string, body: Buffer | undefined, contentType: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const headers: Record<string, string | number> = {};
+    if (contentType) headers['content-type'] = contentType;
+    if (body) headers['content-length'] = body.length;
+    const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, { method, headers, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'TIMEOUT' })));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The reason of a failed request, as one short phrase. */
+function failure(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return err.code === 'TIMEOUT' ? err.message : (err.code ?? err.message);
+}
+
 interface ApiError {
   error_code?: string;
   message?: string;
@@ -49,7 +82,7 @@ export class MlflowClient {
    * @param url the tracking server, e.g. `http://127.0.0.1:5000`
    * @param timeoutMs per request
    */
-  constructor(url: string, readonly timeoutMs = 10_000) {
+  constructor(url: string, readonly timeoutMs = 30_000) {
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -63,27 +96,20 @@ export class MlflowClient {
   private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, query?: Record<string, string>): Promise<T> {
     const q = query ? `?${new URLSearchParams(query).toString()}` : '';
     const where = `${this.url}/api/2.0/mlflow/${path}`;
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(`${where}${q}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      res = await send(method, `${where}${q}`, body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8'), body === undefined ? undefined : 'application/json', this.timeoutMs);
     } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      const why = (e as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (cause?.code ?? cause?.message ?? (e as Error).message);
-      throw new MlflowError(`MLflow at ${this.url} unreachable (${path}: ${why})`);
+      throw new MlflowError(`MLflow at ${this.url} unreachable (${path}: ${failure(e)})`);
     }
-    const text = await res.text();
+    const text = res.text;
     let json: unknown;
     try {
       json = text === '' ? {} : JSON.parse(text);
     } catch {
       throw new MlflowError(`MLflow at ${this.url}: ${path} answered HTTP ${res.status} with something that is not JSON (is this a tracking server?)`);
     }
-    if (!res.ok) {
+    if (res.status < 200 || res.status >= 300) {
       const err = json as ApiError;
       throw Object.assign(new MlflowError(`MLflow at ${this.url}: ${path} failed with HTTP ${res.status}${err.error_code ? ` ${err.error_code}` : ''}${err.message ? `: ${err.message.split('\n')[0]}` : ''}`), { errorCode: err.error_code });
     }
@@ -164,13 +190,13 @@ export class MlflowClient {
         } catch (e) {
           throw new MlflowError(`MLflow at ${this.url}: cannot read ${file} to upload it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
         }
-        let res: Response;
+        let res: { status: number; text: string };
         try {
-          res = await fetch(url, { method: 'PUT', body, signal: AbortSignal.timeout(this.timeoutMs) });
+          res = await send('PUT', url, body, 'application/octet-stream', this.timeoutMs);
         } catch (e) {
-          throw new MlflowError(`MLflow at ${this.url}: uploading ${name} failed (${(e as Error).message})`);
+          throw new MlflowError(`MLflow at ${this.url}: uploading ${name} failed (${failure(e)})`);
         }
-        if (!res.ok) throw new MlflowError(`MLflow at ${this.url}: uploading ${name} failed with HTTP ${res.status}`);
+        if (res.status < 200 || res.status >= 300) throw new MlflowError(`MLflow at ${this.url}: uploading ${name} failed with HTTP ${res.status}`);
         artifacts.push(name);
       }
     }
