@@ -47,6 +47,15 @@ beforeAll(async () => {
 }, 600_000);
 
 const outputsOf = (nb: Notebook) => nb.cells.flatMap((c, i) => (c.outputs ?? []).map((o) => ({ cell: i, output: o })));
+/** The cells of the row that starts with `first` in the text/plain table whose caption starts with `caption`, split on runs of 2+ spaces. */
+const tableRow = (nb: Notebook, caption: string, first: string): string[] | undefined => {
+  const table = outputsOf(nb)
+    .map(({ output }) => joinText((output.data?.['text/plain'] as string | string[]) ?? ''))
+    .find((t) => t.split('\n').some((l) => l.startsWith(caption)));
+  const lines = table?.split('\n') ?? [];
+  const from = lines.findIndex((l) => l.startsWith(caption));
+  return lines.slice(from + 1).find((l) => l.trim().startsWith(`${first} `))?.trim().split(/\s{2,}/);
+};
 
 describe('the notebooks run headless from a clean artifacts folder', () => {
   it('notebooks/ holds exactly the course, in order', () => {
@@ -138,19 +147,22 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
     expect(html).toContain('Detection rate per family');
     expect(html).toContain('<td>R2L</td>');
     // the sparse-feature blind spot, as the prose reads it (seed 42, the default)
-    const plain = outputsOf(executed['09_real_traffic.ipynb']).map(({ output }) => joinText((output.data?.['text/plain'] as string | string[]) ?? '')).join('\n');
-    const row = (feature: string) => plain.split('\n').find((l) => l.trim().startsWith(`${feature} `))?.trim().split(/\s{2,}/);
+    const nb09 = executed['09_real_traffic.ipynb'];
+    const sparse = (feature: string) => tableRow(nb09, 'Sparse features:', feature);
+    const unseen = (column: string) => tableRow(nb09, 'Test records with a category unseen', column);
+    const row = (feature: string) => sparse(feature);
     expect(row('num_failed_logins')).toEqual(['num_failed_logins', '12 of 13,449', '0.23', '3 of 100', 'guess_passwd 467 of 1,231 (29 flagged); buffer_overflow 2 of 20 (2 flagged)', 'normal 5 of 9,711 (0 flagged)']);
     expect(row('land')).toEqual(['land', '1 of 13,449', '0.02', '0 of 100', 'land 7 of 7 (7 flagged)', 'none']);
     expect(row('wrong_fragment')?.slice(1, 4)).toEqual(['0 of 13,449', '0.00', '0 of 100']);
     expect(row('wrong_fragment')?.[5]).toBe('normal 52 of 9,711 (35 flagged)');
     // categories never seen in normal training: nearly all attacks, most flagged anyway, 23 attacks not
-    expect(row('any column')).toEqual(['any column', '1,754', '1,749', '1,730', '23']);
-    expect(row('service')?.slice(0, 5)).toEqual(['service', '1,682', '1,678', '1,658', '23']);
+    expect(unseen('any column')).toEqual(['any column', '1,754', '1,749', '1,730', '23']);
+    expect(unseen('service')?.slice(0, 5)).toEqual(['service', '1,682', '1,678', '1,658', '23']);
     // label noise: snmpgetattack records identical to normal ones; src_bytes ranges
-    expect(row('snmpgetattack')).toEqual(['snmpgetattack', '178', '54']);
-    expect(row('its normal records')).toEqual(['its normal records', '13449', '0', '7665876', 'normal', '12779', '240']);
-    expect(row('KDDTrain+_20Percent')?.slice(3, 5)).toEqual(['381709090', 'portsweep']);
+    expect(tableRow(nb09, 'Attack records identical', 'snmpgetattack')).toEqual(['snmpgetattack', '178', '54']);
+    const ranges = (set: string) => tableRow(nb09, 'src_bytes', set);
+    expect(ranges('its normal records')).toEqual(['its normal records', '13449', '0', '7665876', 'normal', '12779', '240']);
+    expect(ranges('KDDTrain+_20Percent')?.slice(3, 5)).toEqual(['381709090', 'portsweep']);
     expect(text).toMatch(/recorded run \d{8}-\d{6}-[0-9a-f]{6} in .*runs\.ndjson/);
   });
 
@@ -171,8 +183,7 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
     expect(html).toMatch(/<td>flag = S0 \(-\d\.\d\d\)<\/td>/);
     expect(html).toContain('normal (false alarms)');
     // flag's credit does not come from more splits: its 10 columns take 1.5x an average feature's share, service's 23 take 4.6x
-    const plain = outputsOf(executed['10_explain_alerts.ipynb']).map(({ output }) => joinText((output.data?.['text/plain'] as string | string[]) ?? '')).join('\n');
-    const usage = (feature: string) => plain.split('\n').find((l) => l.trim().startsWith(`${feature} `))?.trim().split(/\s{2,}/);
+    const usage = (feature: string) => tableRow(executed['10_explain_alerts.ipynb'], 'How often the 100 trees split', feature);
     expect(usage('flag')).toEqual(['flag', '10', '79 of 100', '127', '3.27%']);
     expect(usage('service')).toEqual(['service', '23', '100 of 100', '398', '10.25%']);
     expect(usage('average of the 38 one-column features')?.[4]).toBe('2.21%');
