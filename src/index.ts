@@ -50,7 +50,7 @@ export { alertRecord, alertRecordJson, rejectLine, type RecordOrigin } from './s
 export { bundleFromPipeline, runPipeline, type PipelineResult } from './workflow/pipeline';
 export { evaluateProtocol, protocolRows, type ProtocolOptions, type ProtocolResult } from './workflow/protocol';
 export { sweepParameter, type SweepResult } from './workflow/sweep';
-export { detectionAtFpr, detectionByAttack, evaluateRealTraffic, familyOrder, fitAndScoreTest, prepareRealTraffic, REAL_TRAFFIC_FOREST, realTrafficBundle, type AttackDetectionRow, type ForestSettings, type PreparedTraffic, type RealTrafficEvaluation, type RealTrafficOptions, type SeedResult, type Spread, type TrainOn } from './workflow/real-traffic';
+export { detectionAtFpr, detectionByAttack, evaluateRealTraffic, familyOrder, fitAndScoreTest, prepareRealTraffic, REAL_TRAFFIC_FOREST, realTrafficBundle, validatedDetection, type ValidatedDetection, type AttackDetectionRow, type ForestSettings, type PreparedTraffic, type RealTrafficEvaluation, type RealTrafficOptions, type SeedResult, type Spread, type TrainOn } from './workflow/real-traffic';
 
 // Scoring records as they arrive: batches, the Redis Streams consumer group
 export { anomalyRecords, processBatch, processStream, simulatedStream, timelinePoint, type AnomalyRecord, type BatchInput, type BatchResult, type BatchStats, type SimulatedStreamOptions, type StreamTotals, type StreamUpdate, type TimelinePoint } from './stream/batch';
@@ -67,10 +67,12 @@ export { createBatchScorer, type BatchScorer, type ScoredBatch } from './stream/
 // What a notebook shows: setup, displays, tables, Vega-Lite plots
 export { displayBundle, htmlBundle, inKernel, LiveDisplay, newLiveDisplay, type MimeBundle } from './notebook/display';
 export { anomalyRankingSpec, batchTimelineSpec, COLORS, confusionHeatmapSpec, decisionMapSpec, explanationWaterfallSpec, failoverSpec, familyDetectionSpec, featureHistogramsSpec, pathLengthHistogramSpec, pcaPredictionDensitySpec, pcaScatterSpec, rankingCurvesSpec, renderSvg, saveFigure, scoreHistogramSpec, showPlot, sweepSpec, variantRankingSpec, VEGALITE_MIME, type DecisionMapOptions, type FailoverBar, type FamilyDetectionRow, type PcaDensityOptions, type PcaScatterOptions, type RankedVariant, type SweepRow, type TimelineBaseline, type VegaLiteSpec, type WaterfallStep } from './notebook/plots';
+export { validatedDetectionRows } from './notebook/tables';
 export { confusionRows, dataFrameRows, describeColumns, falseAlarmPlacementRows, htmlTable, isolationPathRows, matrixRows, paramsTable, reportRows, scoreRangeRows, showTable, textTable, treePathRows, type Column, type TableOptions, type TableRow } from './notebook/tables';
 export { notebookSetup, resolveNotebookParams, NotebookRun, type NotebookContext, type NotebookOutcome, type NotebookSetupOptions } from './notebook/setup';
 export { encoderFeatureGroups, featureUsage, featureUsageTable, sparseFeatureRows, sparseFeatureTable, unseenCategoryRows, unseenCategoryTable, type FeatureUsage, type SparseFeatureRow, type UnseenCategoryRow } from './explain/feature-usage';
 export { featureRanges, identicalAcrossLabels, type FeatureRange, type IdenticalRecords } from './data/flow-stats';
+export { thresholdAtFpr } from './eval/metrics';
 // experiments you can compare: the run log, sweeps that record their runs, tables and charts across runs, MLflow
 export { RunStore, RunNotFoundError, RUN_LOG, type RunLog } from './experiments/run-store';
 export { RUN_FORMAT, RUN_VERSION, type RunRecord, type DataFingerprint, type ModelFingerprint, type RunCommand } from './experiments/run-record';
@@ -90,6 +92,6 @@ export { readGroundTruth, labelFlows, parseGroundTruth, type Episode } from './c
 export { FlowMeter, connectionState, type FlowMeterOptions, type Accounting } from './capture/flow-meter';
 export { WindowFeatures, type WindowOptions } from './capture/windows';
 export { flowCsvLine, flowJsonLine, FLOW_CSV_HEADER } from './capture/flow-lines';
-export { CAPTURE_FOREST, captureBundle, compareFeatureSets, episodeDrivers, evaluateCaptures, missedFlows, type MissedFlow, prepareCaptures, thresholdAtFpr, FEATURE_VARIANTS, type CaptureEvaluation, type EpisodeDrivers, type LabelledFlows, type PreparedCaptures } from './workflow/capture-evaluation';
+export { CAPTURE_FOREST, captureBundle, compareFeatureSets, episodeDrivers, evaluateCaptures, missedFlows, type MissedFlow, prepareCaptures, FEATURE_VARIANTS, type CaptureEvaluation, type EpisodeDrivers, type LabelledFlows, type PreparedCaptures } from './workflow/capture-evaluation';
 export { flowTimelineSpec, type TimelineEpisode } from './notebook/plots';
 export { labFiles, LAB_DATA_DIR, LAB_DIR_ENV, type LabFiles } from './capture/lab-files';

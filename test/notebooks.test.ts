@@ -160,6 +160,9 @@ describe('the notebooks run headless from a clean artifacts folder', () => {
     expect(unseen('service')?.slice(0, 5)).toEqual(['service', '1,682', '1,678', '1,658', '23']);
     // label noise: snmpgetattack records identical to normal ones; src_bytes ranges
     expect(tableRow(nb09, 'Attack records identical', 'snmpgetattack')).toEqual(['snmpgetattack', '178', '54']);
+    // thresholds set on held-out normal training records: the test's normal traffic does not land on the targets
+    expect(tableRow(nb09, 'Thresholds set on 4,035 held-out', '1%')).toEqual(['1%', '0.99%', '1.43% ± 0.28', '54.1%', '68.1%', '75.7%', '0.5%', '10.0%', '51.3%']);
+    expect(tableRow(nb09, 'Thresholds set on 4,035 held-out', '5%')).toEqual(['5%', '4.98%', '2.55% ± 0.08', '64.2%', '76.7%', '95.0%', '3.2%', '62.1%', '72.7%']);
     const ranges = (set: string) => tableRow(nb09, 'src_bytes', set);
     expect(ranges('its normal records')).toEqual(['its normal records', '13449', '0', '7665876', 'normal', '12779', '240']);
     expect(ranges('KDDTrain+_20Percent')?.slice(3, 5)).toEqual(['381709090', 'portsweep']);

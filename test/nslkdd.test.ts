@@ -30,7 +30,7 @@ import { alertRecord, alertRecordJson, AlertWriter } from '../src/scoring/alert-
 import { processBatch } from '../src/stream/batch';
 import { modelInput } from '../src/model/model-input';
 import { createMatrix } from '../src/core/matrix';
-import { detectionAtFpr, evaluateRealTraffic, fitAndScoreTest, prepareRealTraffic, realTrafficBundle } from '../src/workflow/real-traffic';
+import { detectionAtFpr, evaluateRealTraffic, fitAndScoreTest, prepareRealTraffic, realTrafficBundle, validatedDetection } from '../src/workflow/real-traffic';
 import { readFixtureText } from './fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'nslkdd-'));
@@ -422,6 +422,26 @@ describe('protocol on the shipped files (floors: scikit-learn on the same encode
     expect(r.fpr).toBe(0.1); // -0.9 flagged
     expect(r.perFamily).toEqual({ DoS: 1, R2L: 0 });
     expect(r.detectionRate).toBe(0.5);
+  });
+});
+
+describe('validatedDetection: thresholds chosen without the test set (issue 18)', () => {
+  it('splits the normal training records, meets the target on the held-out part, and reports the test rate it reaches', () => {
+    const files = loadNslKdd();
+    const v = validatedDetection(files.train, files.test, { encoding: 'onehot', log1p: true, seeds: [0], fprTargets: [0.01, 0.05], forest: { nEstimators: 30, maxSamples: 'auto', contamination: 0.05 } });
+    const normals = files.train.y.reduce((a, y) => a + (y === 1 ? 1 : 0), 0);
+    expect(v.fitRecords + v.validationRecords).toBe(normals);
+    expect(v.validationRecords).toBe(Math.round(0.3 * normals));
+    for (const [k, target] of [['1%', 0.01], ['5%', 0.05]] as const) {
+      const d = v.perTarget[k];
+      expect(d.validationFpr.mean).toBeLessThanOrEqual(target); // at most floor(target x n) held-out records below the threshold
+      expect(d.validationFpr.mean).toBeGreaterThan(target - 0.002);
+      expect(d.testFpr.mean).toBeGreaterThan(0);
+      expect(Object.keys(d.perFamily)).toEqual(['DoS', 'Probe', 'R2L', 'U2R']);
+    }
+    // the same split and forests every time
+    expect(validatedDetection(files.train, files.test, { encoding: 'onehot', log1p: true, seeds: [0], fprTargets: [0.01], forest: { nEstimators: 30, maxSamples: 'auto', contamination: 0.05 } }).perTarget['1%']).toEqual({ ...v.perTarget['1%'] });
+    expect(() => validatedDetection(files.train, files.test, { validation: 1 })).toThrow(/validation must be in \(0, 1\)/);
   });
 });
 

@@ -513,3 +513,18 @@ export function falseAlarmRate(cm: ConfusionMatrix, normalLabel: Label = 1, anom
   if (normals === 0) throw new RangeError('falseAlarmRate: the confusion matrix has no normal rows');
   return cm.matrix[n][a] / normals;
 }
+
+/**
+ * The score threshold that flags at most floor(fpr x n) of `scores` (a record
+ * is flagged when its score is strictly below it; fewer when scores tie): the
+ * operating point "this false-positive rate on these normal records".
+ *
+ * @param scores - scores of normal records only (lower is more abnormal)
+ * @throws RangeError for an fpr outside (0, 1) or no scores
+ */
+export function thresholdAtFpr(scores: ArrayLike<number>, fpr: number): number {
+  if (!(fpr > 0 && fpr < 1)) throw new RangeError(`fpr must be in (0, 1), got ${fpr}`);
+  const sorted = Float64Array.from(scores).sort();
+  if (sorted.length === 0) throw new RangeError('thresholdAtFpr: no scores');
+  return sorted[Math.floor(fpr * sorted.length)]!;
+}

@@ -5,6 +5,7 @@ import { fromRows } from '../core/matrix';
 import type { Matrix } from '../core/matrix';
 import type { ConfusionMatrix, ReportData } from '../eval/metrics';
 import type { LoadedParams } from '../core/params';
+import type { ValidatedDetection } from '../workflow/real-traffic';
 
 /**
  * Small HTML tables for notebook output. JupyterLab styles plain <table>
@@ -335,4 +336,25 @@ export function treePathRows(forest: IsolationForest, rows: ReadonlyArray<ArrayL
   rows.forEach((_, k) => (mean[names[k]] = pathLengths[k]));
   out.push(mean);
   return out;
+}
+
+/**
+ * {@link ValidatedDetection} as table rows: per false-positive target, the rate
+ * reached on the held-out normal records and on the test's, the detection rate
+ * overall and per family, and beside it the detection when the threshold is set
+ * on the test's normal records (means over the seeds; the test rate with its spread).
+ */
+export function validatedDetectionRows(v: ValidatedDetection): TableRow[] {
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  return Object.entries(v.perTarget).map(([target, d]) => {
+    const row: TableRow = {
+      target,
+      'FPR on held-out normal': `${(100 * d.validationFpr.mean).toFixed(2)}%`,
+      'FPR on test normal': `${(100 * d.testFpr.mean).toFixed(2)}% ± ${(100 * d.testFpr.std).toFixed(2)}`,
+      detected: pct(d.detectionRate.mean),
+    };
+    for (const [family, s] of Object.entries(d.perFamily)) row[family] = pct(s.mean);
+    row['detected, threshold set on the test'] = pct(d.oracleDetectionRate.mean);
+    return row;
+  });
 }

@@ -10,7 +10,7 @@
  * (in the meter's expiry order) are fitted, the rest validate. Encoder (log1p), scaler and
  * forest are fitted on the fit part only.
  */
-import { rocAuc, summarizeDetection } from '../eval/metrics';
+import { rocAuc, summarizeDetection, thresholdAtFpr } from '../eval/metrics';
 import { explainRecords, featureImportance } from '../explain/alerts';
 import { filterFlowRecords, type FlowRecords } from '../data/flows';
 import { DEFAULT_FLOW_FEATURES, DEFAULT_FLOW_LOG1P, flowColumns, FLOW_FEATURE_SETS, type FlowFeatureSet } from '../capture/feature-sets';
@@ -117,13 +117,6 @@ export function prepareCaptures(train: LabelledFlows, test: LabelledFlows, optio
   return { prepared, fit, validation, validationX, featureSet: name };
 }
 
-/** the threshold that flags at most floor(fpr x n) of `scores` (flagged = score strictly below it) */
-export function thresholdAtFpr(scores: ArrayLike<number>, fpr: number): number {
-  if (!(fpr > 0 && fpr < 1)) throw new RangeError(`fpr must be in (0, 1), got ${fpr}`);
-  const sorted = Float64Array.from(scores).sort();
-  if (sorted.length === 0) throw new RangeError('thresholdAtFpr: no scores');
-  return sorted[Math.floor(fpr * sorted.length)]!;
-}
 
 /** Runs the protocol over the seeds; see the module comment. */
 export function evaluateCaptures(train: LabelledFlows, test: LabelledFlows, options: CaptureEvaluationOptions = {}): CaptureEvaluation {
