@@ -24,6 +24,7 @@ import { OTHER_CATEGORY, RecordEncoder, signedLog1p } from '../src/model/encoder
 import { ArtifactError, BUNDLE_SCHEMA_VERSION, bundleChecksum, loadBundle, type LoadedModel, parseBundle, saveBundle, serializeBundle } from '../src/persist/bundle';
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { ScoringPipeline } from '../src/scoring/pipeline';
+import { RunStore } from '../src/experiments/run-store';
 import { DEFAULT_PARAMS } from '../src/core/params';
 import { EncodedRecordParser } from '../src/data/records';
 import { alertRecord, alertRecordJson, AlertWriter } from '../src/scoring/alert-lines';
@@ -447,7 +448,8 @@ describe('validatedDetection: thresholds chosen without the test set (issue 18)'
 
 describe('npm run evaluate', () => {
   const CLI = join(__dirname, '..', 'dist', 'cli', 'evaluate.js');
-  const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  // a run log of its own: the tests' evaluations stay out of the checkout's artifacts/runs
+  const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ANOMALY_ARTIFACTS_DIR: join(dir, 'artifacts') } });
   const TRAIN = join(NSL_KDD_DATA_DIR, 'KDDTrain+_20Percent.txt.gz');
   const TEST = join(NSL_KDD_DATA_DIR, 'KDDTest+.txt.gz');
 
@@ -462,6 +464,11 @@ describe('npm run evaluate', () => {
     expect(Object.keys(j.perFamily)).toEqual(['DoS', 'Probe', 'R2L', 'U2R']);
     expect(j.perFamily.DoS['5%'].perSeed).toHaveLength(2);
     expect(loadBundle(model).encoder?.encoding).toBe('onehot');
+    // the evaluation is recorded in the run log, with the files' checksums and the saved model
+    const [rec] = new RunStore(join(dir, 'artifacts')).read().runs.filter((x) => x.command === 'evaluate' && x.model !== null);
+    expect(rec.data?.kind === 'files' ? rec.data.files.map((f) => f.path.split('/').pop()) : []).toEqual(['KDDTrain+_20Percent.txt.gz', 'KDDTest+.txt.gz']);
+    expect(rec.model?.checksum).toBe(loadBundle(model).checksum);
+    expect(rec.metrics.rocAuc).toBe(j.rocAuc.mean);
   });
   it('npm run stream on raw lines names unseen categories in alert lines, and --alert-unseen alerts on them, on 1 and 2 threads', () => {
     const model = join(dir, 'cli-model.json');
