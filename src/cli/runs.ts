@@ -84,15 +84,15 @@ export function main(argv: readonly string[]): number {
   if (values.differences) throw new UsageError('--differences only with --compare');
   const command = values.command === undefined ? undefined : oneOf<RunCommand>('--command', values.command, RUN_COMMANDS);
   const limit = values.limit === undefined ? 20 : integerOption('--limit', values.limit);
-  const runs = selectRuns(log.runs, { all: values.all, command, group: values.group, limit });
+  const matching = selectRuns(log.runs, { all: values.all, command, group: values.group });
+  const runs = matching.slice(0, limit);
   if (values.json) {
     console.log(JSON.stringify(runs, null, 1));
     return 0;
   }
   const t = runTable(runs, store.show());
-  const total = selectRuns(log.runs, { all: values.all, command, group: values.group }).length;
   console.log(textTable(t.rows, t));
-  if (total > runs.length) console.log(`(${total - runs.length} older run(s) not shown: --limit ${total})`);
+  if (matching.length > runs.length) console.log(`(${matching.length - runs.length} older run(s) not shown: --limit ${matching.length})`);
   return 0;
 }
 

@@ -528,3 +528,38 @@ export function thresholdAtFpr(scores: ArrayLike<number>, fpr: number): number {
   if (sorted.length === 0) throw new RangeError('thresholdAtFpr: no scores');
   return sorted[Math.floor(fpr * sorted.length)]!;
 }
+
+/**
+ * What a score threshold does to labelled records: the share of normal records
+ * (label 1) flagged, the share of the others flagged, and that share per group
+ * of the others (their family, their episode), groups in order of first
+ * appearance. A record is flagged when its score is strictly below the threshold.
+ *
+ * @param groups - each record's group (read for the non-normal records only)
+ * @returns `fpr` (NaN without normal records), `detectionRate` (NaN without others), `perGroup`
+ */
+export function ratesAtThreshold(scores: ArrayLike<number>, y: ArrayLike<number>, groups: readonly string[], threshold: number): { fpr: number; detectionRate: number; perGroup: Record<string, number> } {
+  let normals = 0;
+  let fp = 0;
+  let tp = 0;
+  const hit: Record<string, number> = {};
+  const total: Record<string, number> = {};
+  for (let i = 0; i < y.length; i++) {
+    const flagged = scores[i] < threshold;
+    if (y[i] === 1) {
+      normals++;
+      if (flagged) fp++;
+      continue;
+    }
+    const g = groups[i];
+    total[g] = (total[g] ?? 0) + 1;
+    if (flagged) {
+      tp++;
+      hit[g] = (hit[g] ?? 0) + 1;
+    }
+  }
+  const attacks = y.length - normals;
+  const perGroup: Record<string, number> = {};
+  for (const g of Object.keys(total)) perGroup[g] = (hit[g] ?? 0) / total[g];
+  return { fpr: normals === 0 ? NaN : fp / normals, detectionRate: attacks === 0 ? NaN : tp / attacks, perGroup };
+}

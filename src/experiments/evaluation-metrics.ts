@@ -1,5 +1,5 @@
 import type { CaptureEvaluation } from '../workflow/capture-evaluation';
-import type { RealTrafficEvaluation } from '../workflow/real-traffic';
+import type { RealTrafficEvaluation, Spread } from '../workflow/real-traffic';
 import { RUN_NAME_PATTERN } from './run-record';
 
 /**
@@ -18,6 +18,13 @@ function put(out: Record<string, number>, name: string, v: number): void {
   if (Number.isFinite(v) && RUN_NAME_PATTERN.test(name)) out[name] = v;
 }
 
+/** One false-positive target's detection: overall, the false-positive rate reached (as `fprMetric`), and per group. */
+function putDetection(out: Record<string, number>, target: string, detectionRate: Spread, fprMetric: string, fpr: Spread, perGroup: Record<string, Spread>): void {
+  put(out, `detectionRate.${fprName(target)}`, detectionRate.mean);
+  put(out, `${fprMetric}.${fprName(target)}`, fpr.mean);
+  for (const [group, s] of Object.entries(perGroup)) put(out, `detectionRate.${fprName(target)}.${part(group)}`, s.mean);
+}
+
 /** Metrics of `npm run evaluate` on labelled records (NSL-KDD or CSV). */
 export function realTrafficMetrics(e: RealTrafficEvaluation): Record<string, number> {
   const out: Record<string, number> = {};
@@ -25,11 +32,7 @@ export function realTrafficMetrics(e: RealTrafficEvaluation): Record<string, num
     put(out, k, e[k].mean);
     put(out, `${k}.std`, e[k].std);
   }
-  for (const [k, d] of Object.entries(e.detection)) {
-    put(out, `detectionRate.${fprName(k)}`, d.detectionRate.mean);
-    put(out, `fpr.${fprName(k)}`, d.fpr.mean);
-    for (const [family, s] of Object.entries(d.perFamily)) put(out, `detectionRate.${fprName(k)}.${part(family)}`, s.mean);
-  }
+  for (const [k, d] of Object.entries(e.detection)) putDetection(out, k, d.detectionRate, 'fpr', d.fpr, d.perFamily);
   put(out, 'nTest', e.testRecords);
   put(out, 'nTrain', e.trainRecords);
   return out;
@@ -40,11 +43,7 @@ export function captureMetrics(e: CaptureEvaluation): Record<string, number> {
   const out: Record<string, number> = {};
   put(out, 'rocAuc', e.rocAuc.mean);
   put(out, 'rocAuc.std', e.rocAuc.std);
-  for (const [k, d] of Object.entries(e.detection)) {
-    put(out, `detectionRate.${fprName(k)}`, d.detectionRate.mean);
-    put(out, `testFpr.${fprName(k)}`, d.testFpr.mean);
-    for (const [episode, s] of Object.entries(d.perEpisode)) put(out, `detectionRate.${fprName(k)}.${part(episode)}`, s.mean);
-  }
+  for (const [k, d] of Object.entries(e.detection)) putDetection(out, k, d.detectionRate, 'testFpr', d.testFpr, d.perEpisode);
   put(out, 'nTestFlows', e.testFlows);
   put(out, 'nFitFlows', e.fitFlows);
   return out;

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { PROJECT_ROOT } from '../core/paths';
 import { datasetToCsv } from '../data/csv';
@@ -37,7 +37,7 @@ export function recordedPath(path: string): string {
 /** Size and SHA-256 of a file's bytes. @throws an fs error naming the path */
 export function fileFingerprint(path: string): FileFingerprint {
   const bytes = readFileSync(path);
-  return { path: recordedPath(path), bytes: statSync(path).size, sha256: sha256(bytes) };
+  return { path: recordedPath(path), bytes: bytes.length, sha256: sha256(bytes) };
 }
 
 /** The fingerprint of input files, in the order given. */
@@ -59,7 +59,7 @@ export function trafficFileFingerprint(path: string, rows: number, features: num
   return { kind: 'simulation', rows, features, sha256: sha256(readFileSync(path)) };
 }
 
-/** `sha256:` of a file's bytes (for a model file without a checksum of its own). */
-export function fileChecksum(path: string): string {
-  return sha256(readFileSync(path));
+/** `sha256:` of bytes already read (a model file without a checksum of its own). */
+export function contentChecksum(bytes: Buffer | string): string {
+  return sha256(bytes);
 }

@@ -1,7 +1,7 @@
 import { applyOverrides, type LoadedParams, type ParamKey, type Params } from '../core/params';
 import type { Dataset } from '../data/simulate';
 import { runSweep, type SweepResult } from '../workflow/sweep';
-import { datasetFingerprint } from './provenance';
+import { datasetFingerprint, gitState } from './provenance';
 import { detectionMetrics, RunRecorder, type RunStartOptions } from './recorder';
 import type { DataFingerprint, RunParamValue, RunRecord } from './run-record';
 import { newRunId } from './run-store';
@@ -47,6 +47,7 @@ export async function runRecordedSweep(key: string, runs: readonly Params[], opt
     },
   });
   const records: RunRecord[] = [];
+  const git = gitState(); // one tree for the whole sweep
   for (const d of done) {
     const recorder = RunRecorder.start({
       command: options.command,
@@ -60,6 +61,7 @@ export async function runRecordedSweep(key: string, runs: readonly Params[], opt
       mlflow: options.mlflow,
       warn: options.warn,
       start: d.start,
+      git,
     });
     const { record } = await recorder.finish({ metrics: detectionMetrics(d.row), data: d.data, durationMs: Math.round(d.ms) });
     records.push(record);

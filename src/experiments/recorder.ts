@@ -2,7 +2,7 @@ import type { LoadedParams } from '../core/params';
 import { LIBRARY_VERSION } from '../core/version';
 import { MlflowClient, MlflowError, MLFLOW_ENV, type MlflowLogged } from './mlflow';
 import { gitState } from './provenance';
-import { RUN_FORMAT, RUN_VERSION, type DataFingerprint, type ModelFingerprint, type RunCommand, type RunParamValue, type RunRecord, type RunStatus } from './run-record';
+import { RUN_FORMAT, RUN_VERSION, type DataFingerprint, type GitState, type ModelFingerprint, type RunCommand, type RunParamValue, type RunRecord, type RunStatus } from './run-record';
 import { newRunId, RunStore } from './run-store';
 
 /**
@@ -35,6 +35,8 @@ export interface RunStartOptions {
   warn?: (line: string) => void;
   /** start time (default: now) */
   start?: Date;
+  /** the code's git state, when the caller read it once for several runs (default: read at finish; it costs two git commands) */
+  git?: GitState | null;
 }
 
 /** What a run produced. */
@@ -135,7 +137,7 @@ export class RunRecorder {
       command: o.command,
       ...(o.label ? { label: o.label } : {}),
       argv: [...(o.argv ?? [])],
-      git: gitState(),
+      git: o.git !== undefined ? o.git : gitState(),
       library: LIBRARY_VERSION,
       params: { ...(outcome.params ?? o.params) },
       origin: { ...(outcome.origin ?? o.origin) },

@@ -179,45 +179,33 @@ export interface UnseenCategoryRow {
 export function unseenCategoryRows(encoder: RecordEncoder, test: FlowRecords, detection?: { scores: ArrayLike<number>; threshold: number }): UnseenCategoryRow[] {
   const { X } = encoder.transform(test);
   const w = encoder.outputWidth;
-  const rows: UnseenCategoryRow[] = [];
-  const any = new Uint8Array(test.rows);
-  encoder.columns.forEach((c, j) => {
-    if (c.kind !== 'categorical') return;
-    const o = encoder.outputOffset[j];
-    const k = c.categories.length;
-    const text = test.categorical[test.categoricalNames.indexOf(c.name)];
-    const values = new Map<string, number>();
-    let records = 0;
-    let attacks = 0;
-    let flagged = 0;
-    let missed = 0;
-    for (let i = 0; i < test.rows; i++) {
-      const v = X.data[i * w + o + (encoder.encoding === 'ordinal' ? 0 : k)];
-      if (encoder.encoding === 'ordinal' ? v !== k : v !== 1) continue;
-      records++;
-      any[i] = 1;
-      if (test.y[i] === -1) attacks++;
-      if (detection && detection.scores[i] <= detection.threshold) flagged++;
-      else if (detection && test.y[i] === -1) missed++;
-      values.set(text[i], (values.get(text[i]) ?? 0) + 1);
-    }
-    if (records === 0) return;
-    const top = [...values.entries()].map(([value, n]) => ({ value, records: n })).sort((a, b) => b.records - a.records || (a.value < b.value ? -1 : 1));
-    rows.push({ column: c.name, records, attacks, ...(detection ? { flagged, missedAttacks: missed } : {}), values: top });
-  });
-  let records = 0;
-  let attacks = 0;
-  let flagged = 0;
-  let missed = 0;
+  const categorical = encoder.columns.filter((c) => c.kind === 'categorical').map((c) => c.name);
+  const tally = new Map<string, { records: number; attacks: number; flagged: number; missed: number; values: Map<string, number> }>();
+  for (const name of [...categorical, 'any column']) tally.set(name, { records: 0, attacks: 0, flagged: 0, missed: 0, values: new Map() });
+  const add = (name: string, i: number, value?: string) => {
+    const t = tally.get(name)!;
+    t.records++;
+    if (test.y[i] === -1) t.attacks++;
+    if (detection && detection.scores[i] <= detection.threshold) t.flagged++;
+    else if (detection && test.y[i] === -1) t.missed++;
+    if (value !== undefined) t.values.set(value, (t.values.get(value) ?? 0) + 1);
+  };
   for (let i = 0; i < test.rows; i++) {
-    if (any[i] === 0) continue;
-    records++;
-    if (test.y[i] === -1) attacks++;
-    if (detection && detection.scores[i] <= detection.threshold) flagged++;
-    else if (detection && test.y[i] === -1) missed++;
+    // the encoder's own test of the "other" slot, as the stream's alert lines use it
+    const cols = encoder.unseenColumns(X.data, i * w);
+    if (cols.length === 0) continue;
+    for (const c of cols) add(c, i, test.categorical[test.categoricalNames.indexOf(c)][i]);
+    add('any column', i);
   }
-  rows.push({ column: 'any column', records, attacks, ...(detection ? { flagged, missedAttacks: missed } : {}), values: [] });
-  return rows;
+  return [...tally.entries()]
+    .filter(([name, t]) => t.records > 0 || name === 'any column')
+    .map(([column, t]) => ({
+      column,
+      records: t.records,
+      attacks: t.attacks,
+      ...(detection ? { flagged: t.flagged, missedAttacks: t.missed } : {}),
+      values: [...t.values.entries()].map(([value, n]) => ({ value, records: n })).sort((x, y) => y.records - x.records || (x.value < y.value ? -1 : 1)),
+    }));
 }
 
 /** {@link unseenCategoryRows} as table rows (the four most common unseen values of each column). */

@@ -18,7 +18,7 @@ function metricFormat(key: string): (v: unknown) => string {
   return (v) => (typeof v === 'number' ? (count && Number.isInteger(v) ? String(v) : v.toFixed(digits)) : String(v ?? ''));
 }
 
-const plain = (v: unknown) => (typeof v === 'number' ? String(v) : String(v ?? ''));
+const plain = (v: unknown) => String(v ?? '');
 
 /** A table ready for `textTable` / `htmlTable` / `showTable`. */
 export interface RunTable {
@@ -86,8 +86,7 @@ export interface ShowRunsOptions extends RunFilter {
 /** Show the run table in the notebook (newest first); {@link recordedRuns} gives the records themselves. */
 export function showRuns(options: ShowRunsOptions = {}): void {
   const store = options.store ?? new RunStore();
-  const runs = selectRuns(store.read().runs, options);
-  const t = runTable(runs, store.show(), options.metrics);
+  const t = runTable(recordedRuns(options, store), store.show(), options.metrics);
   showTable(t.rows, t);
 }
 

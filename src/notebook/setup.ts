@@ -13,7 +13,7 @@ import {
 import { paramsTable, showTable, textTable } from './tables';
 import { PRODUCERS, Workspace, type ArtifactName } from '../persist/workspace';
 import { recordedParams, RunRecorder } from '../experiments/recorder';
-import { datasetFingerprint, fileChecksum, filesFingerprint, recordedPath } from '../experiments/provenance';
+import { contentChecksum, datasetFingerprint, filesFingerprint, recordedPath } from '../experiments/provenance';
 import { RunStore } from '../experiments/run-store';
 import type { DataFingerprint, RunParamValue } from '../experiments/run-record';
 import type { Dataset } from '../data/simulate';
@@ -61,14 +61,15 @@ export class NotebookRun {
     const data = d === undefined ? null : Array.isArray(d) ? filesFingerprint(d as readonly string[]) : 'kind' in d ? (d as DataFingerprint) : datasetFingerprint(d as Dataset);
     let model = null;
     if (outcome.modelFile !== undefined) {
+      const bytes = readFileSync(outcome.modelFile);
       let checksum: string | undefined;
       try {
-        const parsed = JSON.parse(readFileSync(outcome.modelFile, 'utf8')) as { checksum?: unknown };
+        const parsed = JSON.parse(bytes.toString('utf8')) as { checksum?: unknown };
         if (typeof parsed.checksum === 'string' && parsed.checksum.startsWith('sha256:')) checksum = parsed.checksum;
       } catch {
         // not JSON: the file's own bytes identify it
       }
-      model = { path: recordedPath(outcome.modelFile), checksum: checksum ?? fileChecksum(outcome.modelFile) };
+      model = { path: recordedPath(outcome.modelFile), checksum: checksum ?? contentChecksum(bytes) };
     }
     const own = outcome.params ? { params: { ...outcome.params }, origin: Object.fromEntries(Object.keys(outcome.params).map((k) => [k, 'notebook'])) } : {};
     const finished = await this.recorder.finish({ metrics: outcome.metrics, data, model, artifacts: outcome.modelFile ? [outcome.modelFile] : [], ...own });

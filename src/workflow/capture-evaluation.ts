@@ -10,7 +10,7 @@
  * (in the meter's expiry order) are fitted, the rest validate. Encoder (log1p), scaler and
  * forest are fitted on the fit part only.
  */
-import { rocAuc, summarizeDetection, thresholdAtFpr } from '../eval/metrics';
+import { ratesAtThreshold, rocAuc, summarizeDetection, thresholdAtFpr } from '../eval/metrics';
 import { explainRecords, featureImportance } from '../explain/alerts';
 import { filterFlowRecords, type FlowRecords } from '../data/flows';
 import { DEFAULT_FLOW_FEATURES, DEFAULT_FLOW_LOG1P, flowColumns, FLOW_FEATURE_SETS, type FlowFeatureSet } from '../capture/feature-sets';
@@ -145,21 +145,10 @@ export function evaluateCaptures(train: LabelledFlows, test: LabelledFlows, opti
       const threshold = thresholdAtFpr(val, target);
       let vfp = 0;
       for (const s of val) if (s < threshold) vfp++;
-      let fp = 0;
-      let tp = 0;
-      const hit: Record<string, number> = {};
-      for (let i = 0; i < t.rows; i++) {
-        const flagged = r.testScores[i]! < threshold;
-        if (t.y[i] === 1) {
-          if (flagged) fp++;
-        } else if (flagged) {
-          tp++;
-          hit[t.attack[i]!] = (hit[t.attack[i]!] ?? 0) + 1;
-        }
-      }
+      const at = ratesAtThreshold(r.testScores, t.y, t.attack, threshold);
       const rates: Record<string, number> = {};
-      for (const e of episodes) rates[e] = (hit[e] ?? 0) / episodeFlows[e]!;
-      per[k]!.push({ vfpr: vfp / val.length, tfpr: testNormal ? fp / testNormal : NaN, rate: t.rows - testNormal ? tp / (t.rows - testNormal) : NaN, episodes: rates });
+      for (const e of episodes) rates[e] = at.perGroup[e]!;
+      per[k]!.push({ vfpr: vfp / val.length, tfpr: at.fpr, rate: at.detectionRate, episodes: rates });
     });
   }
   const detection: CaptureEvaluation['detection'] = {};

@@ -8,7 +8,7 @@
 import { modelInput } from '../model/model-input';
 import { createMatrix, type Matrix } from '../core/matrix';
 import { DEFAULT_PARAMS, type Params } from '../core/params';
-import { averagePrecision, precisionRecallFscoreSupport, rocAuc, summarizeDetection, thresholdAtFpr } from '../eval/metrics';
+import { averagePrecision, precisionRecallFscoreSupport, ratesAtThreshold, rocAuc, summarizeDetection, thresholdAtFpr } from '../eval/metrics';
 import { createRng } from '../core/rng';
 import { ATTACK_FAMILIES, filterFlowRecords, type FlowRecords } from '../data/flows';
 import { RecordEncoder, type CategoricalEncoding, type UnseenCategories } from '../model/encoder';
@@ -90,28 +90,11 @@ export function detectionAtFpr(scores: ArrayLike<number>, y: ArrayLike<number>, 
   const normal: number[] = [];
   for (let i = 0; i < y.length; i++) if (y[i] === 1) normal.push(scores[i]);
   if (normal.length === 0) throw new RangeError('detectionAtFpr: the test has no normal records');
-  const sorted = Float64Array.from(normal).sort();
-  const k = Math.floor(fpr * sorted.length);
-  const threshold = sorted[k]; // k normal scores lie below it (if no ties)
-  let fp = 0;
-  let tp = 0;
-  let pos = 0;
-  const hit: Record<string, number> = {};
-  const total: Record<string, number> = {};
-  for (let i = 0; i < y.length; i++) {
-    const flagged = scores[i] < threshold;
-    if (y[i] === 1) {
-      if (flagged) fp++;
-      continue;
-    }
-    pos++;
-    if (flagged) tp++;
-    total[family[i]] = (total[family[i]] ?? 0) + 1;
-    if (flagged) hit[family[i]] = (hit[family[i]] ?? 0) + 1;
-  }
+  const threshold = thresholdAtFpr(normal, fpr);
+  const rates = ratesAtThreshold(scores, y, family, threshold);
   const perFamily: Record<string, number> = {};
-  for (const f of familyOrder(Object.keys(total))) perFamily[f] = (hit[f] ?? 0) / total[f];
-  return { threshold, fpr: fp / sorted.length, detectionRate: pos === 0 ? NaN : tp / pos, perFamily };
+  for (const f of familyOrder(Object.keys(rates.perGroup))) perFamily[f] = rates.perGroup[f];
+  return { threshold, fpr: rates.fpr, detectionRate: rates.detectionRate, perFamily };
 }
 
 /** DoS, Probe, R2L, U2R first, then any other family by name. */
@@ -318,7 +301,6 @@ export function validatedDetection(
   const validation = filterFlowRecords(normal, (i) => held[i] === 1);
   const prepared = prepareRealTraffic(fit, test, { ...options, trainOn: 'all' });
   const validationX = prepared.scaler.transform(prepared.encoder.transform(validation).X);
-  const testNormals = test.y.reduce((a, y) => a + (y === 1 ? 1 : 0), 0);
   const rows = seeds.map((seed) => {
     const r = fitAndScoreTest(prepared, seed, options.forest ?? REAL_TRAFFIC_FOREST);
     const val = r.forest.scoreSamples(validationX);
@@ -326,28 +308,11 @@ export function validatedDetection(
       const threshold = thresholdAtFpr(val, target);
       let vfp = 0;
       for (const s of val) if (s < threshold) vfp++;
-      let fp = 0;
-      let tp = 0;
-      const hit: Record<string, number> = {};
-      const total: Record<string, number> = {};
-      for (let i = 0; i < test.rows; i++) {
-        const flagged = r.testScores[i] < threshold;
-        if (test.y[i] === 1) {
-          if (flagged) fp++;
-          continue;
-        }
-        const f = test.family[i];
-        total[f] = (total[f] ?? 0) + 1;
-        if (flagged) {
-          tp++;
-          hit[f] = (hit[f] ?? 0) + 1;
-        }
-      }
-      const attacks = test.rows - testNormals;
+      const rates = ratesAtThreshold(r.testScores, test.y, test.family, threshold);
       const perFamily: Record<string, number> = {};
-      for (const f of familyOrder(Object.keys(total))) perFamily[f] = (hit[f] ?? 0) / total[f];
+      for (const f of familyOrder(Object.keys(rates.perGroup))) perFamily[f] = rates.perGroup[f];
       const oracle = detectionAtFpr(r.testScores, test.y, test.family, target);
-      return { validationFpr: vfp / val.length, testFpr: fp / testNormals, detectionRate: attacks === 0 ? NaN : tp / attacks, perFamily, oracleDetectionRate: oracle.detectionRate };
+      return { validationFpr: vfp / val.length, testFpr: rates.fpr, detectionRate: rates.detectionRate, perFamily, oracleDetectionRate: oracle.detectionRate };
     });
   });
   const perTarget: ValidatedDetection['perTarget'] = {};
