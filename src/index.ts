@@ -50,7 +50,7 @@ export { alertRecord, alertRecordJson, rejectLine, type RecordOrigin } from './s
 export { bundleFromPipeline, runPipeline, type PipelineResult } from './workflow/pipeline';
 export { evaluateProtocol, protocolRows, type ProtocolOptions, type ProtocolResult } from './workflow/protocol';
 export { sweepParameter, type SweepResult } from './workflow/sweep';
-export { detectionAtFpr, detectionByAttack, evaluateRealTraffic, familyOrder, fitAndScoreTest, prepareRealTraffic, REAL_TRAFFIC_FOREST, realTrafficBundle, validatedDetection, type ValidatedDetection, type AttackDetectionRow, type ForestSettings, type PreparedTraffic, type RealTrafficEvaluation, type RealTrafficOptions, type SeedResult, type Spread, type TrainOn } from './workflow/real-traffic';
+export { detectionAtFpr, detectionByAttack, evaluateRealTraffic, familyOrder, fitAndScoreTest, prepareRealTraffic, REAL_TRAFFIC_FOREST, realTrafficBundle, validatedDetection, validationSplit, preprocessingGrid, scalingEffect, type ValidatedDetection, type ValidationSplit, type PreprocessingChoice, type ScalingEffect, type FirstComponent, type AttackDetectionRow, type ForestSettings, type PreparedTraffic, type RealTrafficEvaluation, type RealTrafficOptions, type SeedResult, type Spread, type TrainOn } from './workflow/real-traffic';
 
 // Scoring records as they arrive: batches, the Redis Streams consumer group
 export { anomalyRecords, processBatch, processStream, simulatedStream, timelinePoint, type AnomalyRecord, type BatchInput, type BatchResult, type BatchStats, type SimulatedStreamOptions, type StreamTotals, type StreamUpdate, type TimelinePoint } from './stream/batch';
@@ -67,12 +67,15 @@ export { createBatchScorer, type BatchScorer, type ScoredBatch } from './stream/
 // What a notebook shows: setup, displays, tables, Vega-Lite plots
 export { displayBundle, htmlBundle, inKernel, LiveDisplay, newLiveDisplay, type MimeBundle } from './notebook/display';
 export { anomalyRankingSpec, batchTimelineSpec, COLORS, confusionHeatmapSpec, decisionMapSpec, explanationWaterfallSpec, failoverSpec, familyDetectionSpec, featureHistogramsSpec, pathLengthHistogramSpec, pcaPredictionDensitySpec, pcaScatterSpec, rankingCurvesSpec, renderSvg, saveFigure, scoreHistogramSpec, showPlot, sweepSpec, variantRankingSpec, VEGALITE_MIME, type DecisionMapOptions, type FailoverBar, type FamilyDetectionRow, type PcaDensityOptions, type PcaScatterOptions, type RankedVariant, type SweepRow, type TimelineBaseline, type VegaLiteSpec, type WaterfallStep } from './notebook/plots';
-export { validatedDetectionRows } from './notebook/tables';
-export { confusionRows, dataFrameRows, describeColumns, falseAlarmPlacementRows, htmlTable, isolationPathRows, matrixRows, paramsTable, reportRows, scoreRangeRows, showTable, textTable, treePathRows, type Column, type TableOptions, type TableRow } from './notebook/tables';
+export { alertGroupRows, attackDetectionRows, baselineRows, baseRateRows, categoryCountRows, categorySummary, classCountRows, familyDetectionPoints, familyDetectionRows, featureImportanceRows, featureRangeRows, identicalRows, novelAttackLines, preprocessingRows, scalingEffectLines, topAlertRows, validatedDetectionRows } from './notebook/real-traffic-tables';
+export { baselineComparison, type BaselineComparison, type BaselineOptions, type DetectorResult } from './workflow/baselines';
+export { LogisticRegression, type LogisticRegressionOptions } from './model/logistic-regression';
+export { compareForests, type ForestComparisonRow } from './workflow/forest-comparison';
+export { forestComparisonRows, confusionRows, dataFrameRows, describeColumns, falseAlarmPlacementRows, htmlTable, isolationPathRows, matrixRows, paramsTable, reportRows, scoreRangeRows, showTable, textTable, treePathRows, type Column, type TableOptions, type TableRow } from './notebook/tables';
 export { notebookSetup, resolveNotebookParams, NotebookRun, type NotebookContext, type NotebookOutcome, type NotebookSetupOptions } from './notebook/setup';
 export { encoderFeatureGroups, featureUsage, featureUsageTable, sparseFeatureRows, sparseFeatureTable, unseenCategoryRows, unseenCategoryTable, type FeatureUsage, type SparseFeatureRow, type UnseenCategoryRow } from './explain/feature-usage';
-export { featureRanges, identicalAcrossLabels, type FeatureRange, type IdenticalRecords } from './data/flow-stats';
-export { thresholdAtFpr } from './eval/metrics';
+export { categoryCounts, featureRanges, identicalAcrossLabels, novelAttacks, type CategoryCount, type FeatureRange, type IdenticalRecords, type NovelAttacks } from './data/flow-stats';
+export { baseRate, labelsAtThreshold, rowsBelow, thresholdAtFpr, type BaseRate } from './eval/metrics';
 // experiments you can compare: the run log, sweeps that record their runs, tables and charts across runs, MLflow
 export { RunStore, RunNotFoundError, RUN_LOG, type RunLog } from './experiments/run-store';
 export { RUN_FORMAT, RUN_VERSION, type RunRecord, type DataFingerprint, type ModelFingerprint, type RunCommand } from './experiments/run-record';

@@ -498,6 +498,21 @@ describe('npm run evaluate', () => {
     expect(withUnseen.length).toBe(plain.length + extra.length);
     expect(plain.some((a) => a.unseen !== undefined)).toBe(true); // named even without the option
   });
+  it('--validate adds thresholds set on held-out normal training records: the same numbers as validatedDetection, printed, in --json and in the run log', () => {
+    const r = run('--train', TRAIN, '--test', TEST, '--seeds', '1', '--log1p', '--validate');
+    expect(r.status, r.stderr).toBe(0);
+    const files = loadNslKdd();
+    const v = validatedDetection(files.train, files.test, { encoding: 'onehot', log1p: true, seeds: [0] });
+    expect(r.stdout).toContain(`thresholds set on ${v.validationRecords.toLocaleString('en-US')} held-out normal training records`);
+    const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+    const row = r.stdout.split('\n').find((l) => l.trim().startsWith('1% '))?.trim().split(/\s{2,}/);
+    expect(row?.slice(0, 3)).toEqual(['1%', pct(v.perTarget['1%'].validationFpr.mean), `${pct(v.perTarget['1%'].testFpr.mean)} ± 0.00`]);
+    const j = JSON.parse(run('--train', TRAIN, '--test', TEST, '--seeds', '1', '--log1p', '--validate', '--json').stdout);
+    expect(j.validated.perTarget['5%'].detectionRate.mean).toBe(v.perTarget['5%'].detectionRate.mean);
+    const rec = new RunStore(join(dir, 'artifacts')).read().runs.filter((x) => x.command === 'evaluate' && x.params.validate === true).pop();
+    expect(rec?.metrics['validated.testFpr.fpr_1pct']).toBe(v.perTarget['1%'].testFpr.mean);
+    expect(rec?.metrics['validated.detectionRate.fpr_5pct.R2L']).toBe(v.perTarget['5%'].perFamily.R2L.mean);
+  }, 120_000);
   it('prints a table by default', () => {
     const r = run('--train', TRAIN, '--test', TEST, '--seeds', '1', '--encoding', 'ordinal');
     expect(r.status, r.stderr).toBe(0);

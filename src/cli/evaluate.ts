@@ -5,7 +5,7 @@
  */
 import { MLFLOW_OPTION, oneOf, parseOptions } from './args';
 import { recordEvaluation } from './evaluation-record';
-import { realTrafficMetrics } from '../experiments/evaluation-metrics';
+import { realTrafficMetrics, validatedMetrics } from '../experiments/evaluation-metrics';
 import { recordedPath } from '../experiments/provenance';
 import type { RunOutcome } from '../experiments/recorder';
 import type { RunParamValue } from '../experiments/run-record';
@@ -14,8 +14,9 @@ import { FileReadError } from '../data/textfile';
 import { FlowFormatError, NSL_KDD_SCHEMA, readCsvFlowRecords, readFlowRecords, type FlowRecords } from '../data/flows';
 import { ArtifactError, saveBundle } from '../persist/bundle';
 import { textTable, type TableRow } from '../notebook/tables';
+import { validatedDetectionRows } from '../notebook/real-traffic-tables';
 import { runCaptureEvaluate } from './evaluate-captures';
-import { evaluateRealTraffic, prepareRealTraffic, realTrafficBundle, type RealTrafficEvaluation, type Spread } from '../workflow/real-traffic';
+import { evaluateRealTraffic, prepareRealTraffic, realTrafficBundle, validatedDetection, type RealTrafficEvaluation, type Spread, type ValidatedDetection } from '../workflow/real-traffic';
 
 export const EXIT = { ok: 0, internal: 1, usage: 2, input: 4, output: 5 } as const;
 
@@ -23,8 +24,10 @@ const USAGE = `usage: npm run evaluate -- --train FILE --test FILE [options]
 
 Trains an Isolation Forest on the training file, scores the test file once and
 prints ROC-AUC, average precision, precision/recall/F1 at the threshold and the
-detection rate per attack family at 1% and 5% false-positive rate (on the test's
-normal records), as mean and spread over the seeds.
+detection rate per attack family at 1% and 5% false-positive rate (thresholds set
+on the test's normal records: a reading of the ranking), as mean and spread over
+the seeds; with --validate also the rates a threshold chosen without the test set
+reaches.
 
   --train FILE            training records, plain or .gz (e.g. data/nsl-kdd/KDDTrain+_20Percent.txt.gz)
   --test FILE             test records, plain or .gz (e.g. data/nsl-kdd/KDDTest+.txt.gz)
@@ -38,6 +41,10 @@ normal records), as mean and spread over the seeds.
   --encoding onehot|ordinal  categorical encoding (default onehot)
   --log1p                 log1p on heavy-tailed counters (src_bytes, dst_bytes, duration, ...)
   --seeds N               forests with seeds 0..N-1 (default 5)
+  --validate              also hold out 30% of the normal training records (seeded), fit on
+                          the other normal records, set the 1% and 5% thresholds on the
+                          held-out scores and report the false-positive rate and detection
+                          the test file then shows (notebook 09)
   --json                  print one JSON object instead of the table
   --save-model FILE       also write a model bundle (seed 0) that npm run stream can use
                           on raw records
@@ -59,6 +66,7 @@ export interface EvaluateArgs {
   encoding: 'onehot' | 'ordinal';
   log1p: boolean;
   seeds: number;
+  validate: boolean;
   json: boolean;
   saveModel?: string;
   mlflow?: string;
@@ -74,6 +82,7 @@ export function parseEvaluateArgs(argv: string[]): EvaluateArgs | undefined {
     encoding: { type: 'string' },
     log1p: { type: 'boolean' },
     seeds: { type: 'string' },
+    validate: { type: 'boolean' },
     json: { type: 'boolean' },
     'save-model': { type: 'string' },
     ...MLFLOW_OPTION,
@@ -92,6 +101,7 @@ export function parseEvaluateArgs(argv: string[]): EvaluateArgs | undefined {
     encoding: oneOf('--encoding', values.encoding, ['onehot', 'ordinal'], 'onehot'),
     log1p: values.log1p ?? false,
     seeds,
+    validate: values.validate ?? false,
     json: values.json ?? false,
     saveModel: values['save-model'],
     mlflow: values.mlflow,
@@ -102,8 +112,8 @@ const f3 = (v: number) => (Number.isNaN(v) ? 'n/a' : v.toFixed(3));
 const pm = (s: Spread) => `${f3(s.mean)} ± ${f3(s.std)}`;
 const range = (s: Spread) => `${f3(s.min)}-${f3(s.max)}`;
 
-/** The printed report: settings, a metrics table and a per-family table. */
-export function formatEvaluation(e: RealTrafficEvaluation, train: string, test: string): string {
+/** The printed report: settings, a metrics table and a per-family table (and the validated thresholds' table). */
+export function formatEvaluation(e: RealTrafficEvaluation, train: string, test: string, validated?: ValidatedDetection): string {
   const o = e.options;
   const lines = [
     `train ${train}: ${e.trainRecords.toLocaleString('en-US')} records (${o.trainOn === 'normal' ? 'normal only' : 'all'}); test ${test}: ${e.testRecords.toLocaleString('en-US')} records, ${e.testAttacks.toLocaleString('en-US')} attacks (prevalence ${f3(e.prevalence)})`,
@@ -130,18 +140,21 @@ export function formatEvaluation(e: RealTrafficEvaluation, train: string, test: 
     return row;
   });
   lines.push('', textTable(fam, { caption: 'detection rate per attack family (mean ± std over seeds)' }));
+  if (validated) {
+    lines.push('', textTable(validatedDetectionRows(validated), { caption: `thresholds set on ${validated.validationRecords.toLocaleString('en-US')} held-out normal training records (forests fitted on the other ${validated.fitRecords.toLocaleString('en-US')}; mean over seeds)` }));
+  }
   lines.push('', `time: prepare ${e.timingsMs.prepare.toFixed(0)} ms, fit ${e.timingsMs.fit.toFixed(0)} ms, score ${e.timingsMs.score.toFixed(0)} ms (all seeds)`);
   return lines.join('\n');
 }
 
 /** The --json object: every Spread has mean, std, min, max and perSeed. */
-export function evaluationJson(e: RealTrafficEvaluation, train: string, test: string): Record<string, unknown> {
+export function evaluationJson(e: RealTrafficEvaluation, train: string, test: string, validated?: ValidatedDetection): Record<string, unknown> {
   const perFamily: Record<string, Record<string, Spread>> = {};
   for (const [k, d] of Object.entries(e.detection)) {
     for (const [f, s] of Object.entries(d.perFamily)) (perFamily[f] ??= {})[k] = s;
   }
   const { perSeed: _p, ...rest } = e;
-  return { train, test, ...rest, perFamily };
+  return { train, test, ...rest, perFamily, ...(validated ? { validated } : {}) };
 }
 
 function loadRecords(path: string, format: EvaluateArgs['format']): FlowRecords {
@@ -174,8 +187,11 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     throw e;
   }
   let evaluation: RealTrafficEvaluation;
+  let validated: ValidatedDetection | undefined;
   try {
-    evaluation = evaluateRealTraffic(train, test, { trainOn: args.trainOn, encoding: args.encoding, log1p: args.log1p, seeds: Array.from({ length: args.seeds }, (_, k) => k) });
+    const seeds = Array.from({ length: args.seeds }, (_, k) => k);
+    evaluation = evaluateRealTraffic(train, test, { trainOn: args.trainOn, encoding: args.encoding, log1p: args.log1p, seeds });
+    if (args.validate) validated = validatedDetection(train, test, { encoding: args.encoding, log1p: args.log1p, seeds });
   } catch (e) {
     // e.g. the test file's columns differ from the training file's, or no normal training records
     if (e instanceof RangeError) {
@@ -184,8 +200,8 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  if (args.json) process.stdout.write(`${JSON.stringify(evaluationJson(evaluation, args.train, args.test))}\n`);
-  else process.stdout.write(`${formatEvaluation(evaluation, args.train, args.test)}\n`);
+  if (args.json) process.stdout.write(`${JSON.stringify(evaluationJson(evaluation, args.train, args.test, validated))}\n`);
+  else process.stdout.write(`${formatEvaluation(evaluation, args.train, args.test, validated)}\n`);
   let model: RunOutcome['model'] = null;
   if (args.saveModel) {
     try {
@@ -201,8 +217,9 @@ export async function runEvaluate(argv: string[]): Promise<number> {
       throw e;
     }
   }
-  const params: Record<string, RunParamValue> = { train: args.train, test: args.test, format: args.format, 'train-on': args.trainOn, encoding: args.encoding, log1p: args.log1p, seeds: args.seeds, 'save-model': args.saveModel ?? null };
-  return recordEvaluation(args.format, argv, params, [args.train, args.test], { metrics: realTrafficMetrics(evaluation), model, artifacts: args.saveModel ? [args.saveModel] : [] }, args.mlflow, start);
+  const params: Record<string, RunParamValue> = { train: args.train, test: args.test, format: args.format, 'train-on': args.trainOn, encoding: args.encoding, log1p: args.log1p, seeds: args.seeds, validate: args.validate, 'save-model': args.saveModel ?? null };
+  const metrics = { ...realTrafficMetrics(evaluation), ...(validated ? validatedMetrics(validated) : {}) };
+  return recordEvaluation(args.format, argv, params, [args.train, args.test], { metrics, model, artifacts: args.saveModel ? [args.saveModel] : [] }, args.mlflow, start);
 }
 
 /** `--format capture` (packets or Zeek logs, with a ground-truth file) has its own options: see evaluate-captures.ts */

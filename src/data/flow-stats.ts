@@ -84,3 +84,54 @@ export function identicalAcrossLabels(records: FlowRecords, labels: readonly str
     return { label, records: n, identical, other };
   });
 }
+
+/** One category of a text column: its records in two sets (training, test). */
+export interface CategoryCount {
+  value: string;
+  train: number;
+  test: number;
+}
+
+/**
+ * How often each value of a categorical column occurs in a training and a test
+ * set, most common in training first (then the values only the test has, most
+ * common first): which categories an encoder fitted on the training set knows.
+ */
+export function categoryCounts(train: FlowRecords, test: FlowRecords, column: string): CategoryCount[] {
+  const count = (r: FlowRecords) => {
+    const k = r.categoricalNames.indexOf(column);
+    if (k < 0) throw new RangeError(`${r.source} has no categorical column ${JSON.stringify(column)} (categorical: ${r.categoricalNames.join(', ')})`);
+    const m = new Map<string, number>();
+    for (const v of r.categorical[k]) m.set(v, (m.get(v) ?? 0) + 1);
+    return m;
+  };
+  const tr = count(train);
+  const te = count(test);
+  const values = [...new Set([...tr.keys(), ...te.keys()])];
+  return values
+    .map((value) => ({ value, train: tr.get(value) ?? 0, test: te.get(value) ?? 0 }))
+    .sort((a, b) => b.train - a.train || b.test - a.test || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+}
+
+/** Attack names of a test set that its training set never has. */
+export interface NovelAttacks {
+  /** each name with its test records, most records first */
+  names: Array<{ value: string; count: number }>;
+  /** test records with such a name */
+  records: number;
+  /** all attack records of the test set */
+  attacks: number;
+}
+
+export function novelAttacks(train: FlowRecords, test: FlowRecords): NovelAttacks {
+  const known = new Set(train.attack);
+  const m = new Map<string, number>();
+  let attacks = 0;
+  for (let i = 0; i < test.rows; i++) {
+    if (test.y[i] !== -1) continue;
+    attacks++;
+    if (!known.has(test.attack[i])) m.set(test.attack[i], (m.get(test.attack[i]) ?? 0) + 1);
+  }
+  const names = [...m.entries()].map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1));
+  return { names, records: names.reduce((s, c) => s + c.count, 0), attacks };
+}

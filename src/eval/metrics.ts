@@ -563,3 +563,52 @@ export function ratesAtThreshold(scores: ArrayLike<number>, y: ArrayLike<number>
   for (const g of Object.keys(total)) perGroup[g] = (hit[g] ?? 0) / total[g];
   return { fpr: normals === 0 ? NaN : fp / normals, detectionRate: attacks === 0 ? NaN : tp / attacks, perGroup };
 }
+
+/** What a detector's rates mean for an operator at one prevalence and traffic volume. */
+export interface BaseRate {
+  /** share of the records that are attacks */
+  prevalence: number;
+  /** records per day the rates are applied to */
+  recordsPerDay: number;
+  attacksPerDay: number;
+  /** alerts per day: caught attacks plus false alarms */
+  alertsPerDay: number;
+  caughtPerDay: number;
+  falseAlarmsPerDay: number;
+  /** share of the alerts that are attacks (NaN when nothing is flagged) */
+  precision: number;
+}
+
+/**
+ * The base-rate view: a detection rate (TPR) and a false-positive rate measured
+ * on labelled data carried to another prevalence. Precision depends on the
+ * prevalence, the two rates do not (as long as the attacks and the normal
+ * traffic look like the measured ones), so precision at a test file's 57%
+ * attacks says little about a network where 1 connection in 1,000 is one:
+ * precision = TPR p / (TPR p + FPR (1 - p)).
+ */
+export function baseRate(tpr: number, fpr: number, prevalence: number, recordsPerDay: number): BaseRate {
+  if (!(tpr >= 0 && tpr <= 1)) throw new RangeError(`tpr must be in [0, 1], got ${tpr}`);
+  if (!(fpr >= 0 && fpr <= 1)) throw new RangeError(`fpr must be in [0, 1], got ${fpr}`);
+  if (!(prevalence > 0 && prevalence < 1)) throw new RangeError(`prevalence must be in (0, 1), got ${prevalence}`);
+  if (!(recordsPerDay > 0 && Number.isFinite(recordsPerDay))) throw new RangeError(`recordsPerDay must be a positive number, got ${recordsPerDay}`);
+  const attacksPerDay = prevalence * recordsPerDay;
+  const caughtPerDay = tpr * attacksPerDay;
+  const falseAlarmsPerDay = fpr * (recordsPerDay - attacksPerDay);
+  const alertsPerDay = caughtPerDay + falseAlarmsPerDay;
+  return { prevalence, recordsPerDay, attacksPerDay, alertsPerDay, caughtPerDay, falseAlarmsPerDay, precision: alertsPerDay === 0 ? NaN : caughtPerDay / alertsPerDay };
+}
+
+/** The rows whose score is below the threshold (the alerts), most anomalous first (ties by row). */
+export function rowsBelow(scores: ArrayLike<number>, threshold: number): number[] {
+  const rows: number[] = [];
+  for (let i = 0; i < scores.length; i++) if (scores[i] < threshold) rows.push(i);
+  return rows.sort((a, b) => scores[a] - scores[b] || a - b);
+}
+
+/** scikit-learn's labels at a threshold: -1 (flagged) where the score is below it, else 1. */
+export function labelsAtThreshold(scores: ArrayLike<number>, threshold: number): Int8Array {
+  const out = new Int8Array(scores.length);
+  for (let i = 0; i < scores.length; i++) out[i] = scores[i] < threshold ? -1 : 1;
+  return out;
+}

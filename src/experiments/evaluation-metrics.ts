@@ -1,5 +1,5 @@
 import type { CaptureEvaluation } from '../workflow/capture-evaluation';
-import type { RealTrafficEvaluation, Spread } from '../workflow/real-traffic';
+import type { RealTrafficEvaluation, Spread, ValidatedDetection } from '../workflow/real-traffic';
 import { RUN_NAME_PATTERN } from './run-record';
 
 /**
@@ -46,5 +46,14 @@ export function captureMetrics(e: CaptureEvaluation): Record<string, number> {
   for (const [k, d] of Object.entries(e.detection)) putDetection(out, k, d.detectionRate, 'testFpr', d.testFpr, d.perEpisode);
   put(out, 'nTestFlows', e.testFlows);
   put(out, 'nFitFlows', e.fitFlows);
+  return out;
+}
+
+/** Metrics of thresholds set on held-out normal training records (`npm run evaluate -- --validate`), under `validated.`: `validated.detectionRate.fpr_1pct`, `validated.testFpr.fpr_1pct`. */
+export function validatedMetrics(v: ValidatedDetection): Record<string, number> {
+  const inner: Record<string, number> = {};
+  for (const [k, d] of Object.entries(v.perTarget)) putDetection(inner, k, d.detectionRate, 'testFpr', d.testFpr, d.perFamily);
+  const out: Record<string, number> = {};
+  for (const [name, value] of Object.entries(inner)) put(out, `validated.${name}`, value);
   return out;
 }

@@ -97,7 +97,7 @@ export function sparseFeatureRows(
   train: FlowRecords,
   test: FlowRecords,
   features: readonly string[],
-  /** the test records' scores and a threshold: count, per label, the non-zero records flagged (score <= threshold) */
+  /** the test records' scores and a threshold: count, per label, the non-zero records flagged (score < threshold, as everywhere) */
   detection?: { scores: ArrayLike<number>; threshold: number },
 ): SparseFeatureRow[] {
   const usage = new Map(featureUsage(forest, encoderFeatureGroups(encoder)).map((u) => [u.name, u]));
@@ -110,7 +110,7 @@ export function sparseFeatureRows(
       total.set(label, (total.get(label) ?? 0) + 1);
       if (r.numeric.data[i * r.numeric.cols + j] !== 0) {
         nonZero.set(label, (nonZero.get(label) ?? 0) + 1);
-        if (scores && scores[i] <= threshold) detected.set(label, (detected.get(label) ?? 0) + 1);
+        if (scores && scores[i] < threshold) detected.set(label, (detected.get(label) ?? 0) + 1);
       }
     }
     return { nonZero, total, detected };
@@ -160,7 +160,7 @@ export interface UnseenCategoryRow {
   column: string;
   records: number;
   attacks: number;
-  /** records flagged by the score (score <= threshold), when scores were given */
+  /** records flagged by the score (score < threshold), when scores were given */
   flagged?: number;
   /** attacks among the records the score did not flag (what an alert on the unseen category adds), when scores were given */
   missedAttacks?: number;
@@ -186,7 +186,7 @@ export function unseenCategoryRows(encoder: RecordEncoder, test: FlowRecords, de
     const t = tally.get(name)!;
     t.records++;
     if (test.y[i] === -1) t.attacks++;
-    if (detection && detection.scores[i] <= detection.threshold) t.flagged++;
+    if (detection && detection.scores[i] < detection.threshold) t.flagged++;
     else if (detection && test.y[i] === -1) t.missed++;
     if (value !== undefined) t.values.set(value, (t.values.get(value) ?? 0) + 1);
   };

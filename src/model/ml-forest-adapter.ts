@@ -14,7 +14,8 @@ import { toRows, type Matrix } from '../core/matrix';
  * notebooks and the benchmark can compare it with our forest on equal terms.
  *
  * What the package does differently (and why it is slower and less accurate):
- * every tree is grown on the full training set (no psi-row subsample), so trees
+ * every tree is grown on the full training set (no psi-row subsample, and one
+ * level deeper than ours: it splits while depth <= ceil(log2 n)), so trees
  * are deep and keep every training row in their leaves; it draws from
  * Math.random; and its scores are "higher = more abnormal". The adapter seeds it
  * by swapping Math.random for a seeded generator during training only, negates

@@ -99,8 +99,8 @@ export interface NotebookSetupOptions extends LoadParamsOptions {
   buildsOn?: ArtifactName;
   /** the artifacts folder (default: `new Workspace()`, i.e. ANOMALY_ARTIFACTS_DIR or `<project>/artifacts`) */
   workspace?: Workspace;
-  /** show the parameter table (default true; a notebook that uses none of the simulation's parameters passes false) */
-  showParams?: boolean;
+  /** show the parameter table (default true); a list of keys shows only those (a notebook on real data uses the forest's settings, not the simulation's); false shows none */
+  showParams?: boolean | readonly ParamKey[];
   /** the notebook's name in the run log (default `notebook`), e.g. `05_evaluate` */
   name?: string;
 }
@@ -146,7 +146,7 @@ export function resolveNotebookParams(options: NotebookSetupOptions = {}, ws = o
 export function notebookSetup(options: NotebookSetupOptions = {}): NotebookContext {
   const ws = options.workspace ?? new Workspace();
   const { loaded, adopted } = resolveNotebookParams(options, ws);
-  const table = paramsTable(loaded, DEFAULT_PARAMS as unknown as Record<string, unknown>);
+  const table = paramsTable(loaded, DEFAULT_PARAMS as unknown as Record<string, unknown>, 3, Array.isArray(options.showParams) ? options.showParams : undefined);
   if (options.showParams !== false) {
     if (inKernel()) showTable(table.rows, table);
     else console.log(textTable(table.rows, table));

@@ -5,7 +5,7 @@ import { fromRows } from '../core/matrix';
 import type { Matrix } from '../core/matrix';
 import type { ConfusionMatrix, ReportData } from '../eval/metrics';
 import type { LoadedParams } from '../core/params';
-import type { ValidatedDetection } from '../workflow/real-traffic';
+import type { ForestComparisonRow } from '../workflow/forest-comparison';
 
 /**
  * Small HTML tables for notebook output. JupyterLab styles plain <table>
@@ -141,10 +141,11 @@ export function describeColumns(X: Matrix, names: readonly string[]): TableRow[]
 /**
  * The experiment parameters as a compact grid (`columns` parameter/value pairs
  * per row). A value that is not the default is marked with * and the caption
- * says where it came from.
+ * says where it came from. `keys` shows only those parameters (a notebook that
+ * uses a few of them, e.g. the forest's settings on real data).
  */
-export function paramsTable(loaded: LoadedParams, defaults: Record<string, unknown>, columns = 3): { rows: TableRow[]; columns: Column[]; caption: string } {
-  const entries = Object.entries(loaded.params);
+export function paramsTable(loaded: LoadedParams, defaults: Record<string, unknown>, columns = 3, keys?: readonly string[]): { rows: TableRow[]; columns: Column[]; caption: string } {
+  const entries = Object.entries(loaded.params).filter(([k]) => !keys || keys.includes(k));
   const changed = entries.filter(([k]) => loaded.origin[k as keyof LoadedParams['origin']] !== 'default');
   const rows: TableRow[] = [];
   for (let i = 0; i < entries.length; i += columns) {
@@ -159,7 +160,8 @@ export function paramsTable(loaded: LoadedParams, defaults: Record<string, unkno
   const cols: Column[] = [];
   for (let j = 0; j < columns; j++) cols.push({ key: `p${j}`, title: 'parameter' }, { key: `v${j}`, title: 'value' });
   const sources = [...new Set(changed.map(([k]) => loaded.origin[k as keyof LoadedParams['origin']]))];
-  const caption = changed.length === 0 ? 'Experiment parameters (all defaults: the reference script)' : `Experiment parameters (* set by ${sources.join(', ')})`;
+  const what = keys ? 'Experiment parameters used here' : 'Experiment parameters';
+  const caption = changed.length === 0 ? `${what} (all defaults${keys ? '' : ': the reference script'})` : `${what} (* set by ${sources.join(', ')})`;
   return { rows, columns: cols, caption };
 }
 
@@ -338,23 +340,17 @@ export function treePathRows(forest: IsolationForest, rows: ReadonlyArray<ArrayL
   return out;
 }
 
-/**
- * {@link ValidatedDetection} as table rows: per false-positive target, the rate
- * reached on the held-out normal records and on the test's, the detection rate
- * overall and per family, and beside it the detection when the threshold is set
- * on the test's normal records (means over the seeds; the test rate with its spread).
- */
-export function validatedDetectionRows(v: ValidatedDetection): TableRow[] {
-  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  return Object.entries(v.perTarget).map(([target, d]) => {
-    const row: TableRow = {
-      target,
-      'FPR on held-out normal': `${(100 * d.validationFpr.mean).toFixed(2)}%`,
-      'FPR on test normal': `${(100 * d.testFpr.mean).toFixed(2)}% ± ${(100 * d.testFpr.std).toFixed(2)}`,
-      detected: pct(d.detectionRate.mean),
-    };
-    for (const [family, s] of Object.entries(d.perFamily)) row[family] = pct(s.mean);
-    row['detected, threshold set on the test'] = pct(d.oracleDetectionRate.mean);
-    return row;
-  });
+/** {@link compareForests} as table rows (times in ms, model size in KB). */
+export function forestComparisonRows(rows: readonly ForestComparisonRow[]): TableRow[] {
+  return rows.map((r) => ({
+    model: r.model,
+    'rows per tree': r.rowsPerTree,
+    'height limit': r.heightLimit,
+    'ROC-AUC': r.rocAuc,
+    'avg precision': r.averagePrecision,
+    'anomaly recall': r.anomalyRecall,
+    'fit (ms)': Math.round(r.fitMs),
+    'score (ms)': Math.round(r.scoreMs),
+    'model JSON (KB)': Math.round(r.modelJsonBytes / 1024),
+  }));
 }

@@ -254,6 +254,43 @@ export function evaluateRealTraffic(
   };
 }
 
+/** The training file split for choosing thresholds without the test set. */
+export interface ValidationSplit {
+  /** the normal training records the detector is fitted on */
+  fit: FlowRecords;
+  /** the held-out normal training records whose scores set the thresholds */
+  validation: FlowRecords;
+  /** every training record except the held-out ones: what a supervised model may learn from */
+  labelled: FlowRecords;
+}
+
+/**
+ * Hold out a seeded random share (default 0.3) of the normal training records.
+ * NSL-KDD's records have no time order to split on, so the split is a shuffle;
+ * it does not depend on any forest seed, so every detector compared on it sees
+ * the same held-out records.
+ */
+export function validationSplit(trainFile: FlowRecords, fraction = 0.3): ValidationSplit {
+  if (!(fraction > 0 && fraction < 1)) throw new RangeError(`validation must be in (0, 1), got ${fraction}`);
+  const normalRows: number[] = [];
+  for (let i = 0; i < trainFile.rows; i++) if (trainFile.y[i] === 1) normalRows.push(i);
+  const order = normalRows.map((_, k) => k);
+  const rng = createRng(0, 'validation-split');
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const nHeld = Math.round(fraction * normalRows.length);
+  if (nHeld < 1 || normalRows.length - nHeld < 2) throw new RangeError(`${trainFile.source}: ${normalRows.length} normal training records are too few to fit and validate`);
+  const held = new Uint8Array(trainFile.rows);
+  for (let k = 0; k < nHeld; k++) held[normalRows[order[k]]] = 1;
+  return {
+    fit: filterFlowRecords(trainFile, (i) => trainFile.y[i] === 1 && held[i] === 0),
+    validation: filterFlowRecords(trainFile, (i) => held[i] === 1),
+    labelled: filterFlowRecords(trainFile, (i) => held[i] === 0),
+  };
+}
+
 /** Detection at thresholds chosen on held-out normal training records, beside the test-chosen (oracle) reading. */
 export interface ValidatedDetection {
   seeds: number[];
@@ -281,24 +318,9 @@ export function validatedDetection(
   test: FlowRecords,
   options: Omit<RealTrafficOptions, 'trainOn'> & { validation?: number; seeds?: readonly number[]; fprTargets?: readonly number[]; forest?: ForestSettings } = {},
 ): ValidatedDetection {
-  const v = options.validation ?? 0.3;
-  if (!(v > 0 && v < 1)) throw new RangeError(`validation must be in (0, 1), got ${v}`);
   const seeds = [...(options.seeds ?? [0, 1, 2, 3, 4])];
   const targets = options.fprTargets ?? [0.01, 0.05];
-  const normal = filterFlowRecords(trainFile, (i) => trainFile.y[i] === 1);
-  // a seeded shuffle: NSL-KDD's records have no time order to split on
-  const order = Array.from({ length: normal.rows }, (_, i) => i);
-  const rng = createRng(0, 'validation-split');
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  const held = new Uint8Array(normal.rows);
-  const nHeld = Math.round(v * normal.rows);
-  for (let k = 0; k < nHeld; k++) held[order[k]] = 1;
-  if (nHeld < 1 || normal.rows - nHeld < 2) throw new RangeError(`${trainFile.source}: ${normal.rows} normal training records are too few to fit and validate`);
-  const fit = filterFlowRecords(normal, (i) => held[i] === 0);
-  const validation = filterFlowRecords(normal, (i) => held[i] === 1);
+  const { fit, validation } = validationSplit(trainFile, options.validation);
   const prepared = prepareRealTraffic(fit, test, { ...options, trainOn: 'all' });
   const validationX = prepared.scaler.transform(prepared.encoder.transform(validation).X);
   const rows = seeds.map((seed) => {
@@ -387,4 +409,90 @@ export function detectionByAttack(test: FlowRecords, scores: ArrayLike<number>, 
   return [...acc.entries()]
     .map(([attack, a]) => ({ attack, family: a.family, records: a.records, detected: a.hit / a.records, service: top(a.services), flag: top(a.flags) }))
     .sort((x, y) => y.records - x.records || (x.attack < y.attack ? -1 : 1));
+}
+
+/** One cell of the preprocessing grid: its choices and the five-seed evaluation. */
+export interface PreprocessingChoice {
+  trainOn: TrainOn;
+  encoding: CategoricalEncoding;
+  log1p: boolean;
+  evaluation: RealTrafficEvaluation;
+}
+
+/**
+ * Every combination of training records (normal, all), categorical encoding
+ * (one-hot, ordinal) and log1p (yes, no), each evaluated over the same seeds
+ * with the encoder and scaler fitted on its own training records: which
+ * preprocessing choice moves the test metrics, and by how much against the
+ * spread over seeds.
+ */
+export function preprocessingGrid(trainFile: FlowRecords, test: FlowRecords, options: { seeds?: readonly number[]; fprTargets?: readonly number[]; forest?: ForestSettings } = {}): PreprocessingChoice[] {
+  const out: PreprocessingChoice[] = [];
+  for (const trainOn of ['normal', 'all'] as const) {
+    for (const encoding of ['onehot', 'ordinal'] as const) {
+      for (const log1p of [true, false]) out.push({ trainOn, encoding, log1p, evaluation: evaluateRealTraffic(trainFile, test, { ...options, trainOn, encoding, log1p }) });
+    }
+  }
+  return out;
+}
+
+/** The largest PCA loadings of the first component. */
+export interface FirstComponent {
+  /** share of the variance PC1 explains */
+  varianceRatio: number;
+  /** the k features with the largest |loading|, largest first */
+  loadings: Array<{ feature: string; loading: number }>;
+}
+
+/** What per-feature scaling changes: nothing for the forest, everything for PCA. */
+export interface ScalingEffect {
+  /** ROC-AUC of the same forest (same seed) on the scaled and on the unscaled encoded features */
+  scaledRocAuc: number;
+  unscaledRocAuc: number;
+  /** test scores that differ between the two, and the largest difference */
+  scoresThatDiffer: number;
+  largestDifference: number;
+  testRecords: number;
+  pcaUnscaled: FirstComponent;
+  pcaScaled: FirstComponent;
+}
+
+function firstComponent(X: Matrix, names: readonly string[], k: number): FirstComponent {
+  const p = PCAModel.fit(X, 2);
+  const loadings = Array.from(p.components.data.subarray(0, p.nFeatures));
+  const order = loadings.map((_, j) => j).sort((a, b) => Math.abs(loadings[b]) - Math.abs(loadings[a]) || a - b);
+  return { varianceRatio: p.explainedVarianceRatio[0], loadings: order.slice(0, k).map((j) => ({ feature: names[j], loading: loadings[j] })) };
+}
+
+/**
+ * Fit the same forest (same seed) on a variant's encoded features before and
+ * after StandardScaler, score the test file with both, and fit PCA(2) on both:
+ * a per-feature shift and stretch moves every split point with its feature, so
+ * the forest's scores do not change, while PCA's components follow the variance.
+ *
+ * @param k - loadings to report per PCA (default 3)
+ */
+export function scalingEffect(prepared: PreparedTraffic, seed: number, forest: ForestSettings = REAL_TRAFFIC_FOREST, k = 3): ScalingEffect {
+  const rawTrain = prepared.encoder.transform(prepared.train).X;
+  const rawTest = prepared.encoder.transform(prepared.test).X;
+  const scaled = fitAndScoreTest(prepared, seed, forest).testScores;
+  const unscaled = IsolationForest.fit(rawTrain, { ...forest, seed }).scoreSamples(rawTest);
+  let differ = 0;
+  let largest = 0;
+  for (let i = 0; i < scaled.length; i++) {
+    const d = Math.abs(scaled[i] - unscaled[i]);
+    if (d > 0) differ++;
+    largest = Math.max(largest, d);
+  }
+  const auc = (s: Float64Array) => rocAuc(prepared.test.y, Float64Array.from(s, (v) => -v), { posLabel: -1 });
+  const names = prepared.encoder.outputNames;
+  return {
+    scaledRocAuc: auc(scaled),
+    unscaledRocAuc: auc(unscaled),
+    scoresThatDiffer: differ,
+    largestDifference: largest,
+    testRecords: scaled.length,
+    pcaUnscaled: firstComponent(rawTrain, names, k),
+    pcaScaled: firstComponent(prepared.trainX, names, k),
+  };
 }
