@@ -6,7 +6,7 @@
 
 // Foundations: matrices, parameters and their rules, seeded randomness, number formatting
 export { asMatrix, createMatrix, fromRows, getColumn, getRow, isMatrix, selectRows, toRows, vstack, type Matrix } from './core/matrix';
-export { applyOverrides, checkRule, DEFAULT_PARAMS, describeParams, describeRule, FOREST_PARAMETER_RULES, loadParams, PARAM_KEYS, PARAM_RULES, ParameterError, PARAMS_ENV, PARAMS_FILE_ENV, ParamsError, parseAssignments, PCA_PARAMETER_RULES, resolveMaxSamples, validateForestOptions, validateParams, type LoadedParams, type LoadParamsOptions, type ParameterRule, type ParameterRules, type ParamKey, type Params } from './core/params';
+export { applyOverrides, checkRule, DEFAULT_PARAMS, describeParams, describeRule, FOREST_PARAMETER_RULES, loadParams, PARAM_KEYS, PARAM_RULES, ParameterError, PARAMS_ENV, PARAMS_FILE_ENV, parseAssignments, PCA_PARAMETER_RULES, resolveMaxSamples, validateForestOptions, validateParams, type LoadedParams, type LoadParamsOptions, type ParameterRule, type ParameterRules, type ParamKey, type Params } from './params/params';
 export { createRng, sampleWithoutReplacement, type Rng } from './core/rng';
 export { formatFixed, pyFloatRepr, pyStr } from './core/pyformat';
 export { LIBRARY_NAME, LIBRARY_VERSION } from './core/version';

@@ -13,7 +13,7 @@ import {
   serializeBundle,
   type ModelBundle,
 } from '../src/persist/bundle';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 
 const params = { ...DEFAULT_PARAMS, nNormal: 3000, nAnomalous: 150, nEstimators: 40 };

@@ -15,7 +15,7 @@ import { prepareRealTraffic, preprocessingGrid, scalingEffect, validationSplit }
 import { compareForests } from '../src/workflow/forest-comparison';
 import { alertGroupRows, baseRateRows, baselineRows, categorySummary, classCountRows, topAlertRows } from '../src/notebook/real-traffic-tables';
 import { paramsTable } from '../src/notebook/tables';
-import { DEFAULT_PARAMS, loadParams } from '../src/core/params';
+import { DEFAULT_PARAMS, loadParams } from '../src/params/params';
 import { explainRecords } from '../src/explain/alerts';
 import { realTrafficBundle } from '../src/workflow/real-traffic';
 import { parseBundle, serializeBundle } from '../src/persist/bundle';

@@ -16,7 +16,7 @@ import { WindowFeatures } from '../src/capture/windows';
 import { captureBundle, prepareCaptures } from '../src/workflow/capture-evaluation';
 import { saveBundle } from '../src/persist/bundle';
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { useThrowawayRedis } from './throwaway-redis';
 
 const ROOT = join(__dirname, '..');

@@ -6,7 +6,7 @@ import { CliError, describeError, UsageError } from '../src/cli/command';
 import { checkExecutedNotebook, type Notebook } from '../src/cli/notebooks';
 import { sweepPlan } from '../src/cli/sweep';
 import { runSweep } from '../src/workflow/sweep';
-import { DEFAULT_PARAMS, loadParams, ParamsError } from '../src/core/params';
+import { DEFAULT_PARAMS, loadParams, ParameterError } from '../src/params/params';
 
 const nb = (cells: Notebook['cells']): Notebook => ({ cells, metadata: {} });
 const code = (source: string, execution_count: number | null, outputs: NonNullable<Notebook['cells'][0]['outputs']> = []) => ({
@@ -151,7 +151,7 @@ describe('parseOptions (node:util parseArgs): one-line usage errors', () => {
 describe('top-level error handling', () => {
   it('expected failures: one line, their own exit code', () => {
     expect(describeError('stream', new CliError('cannot write alerts to /x: ENOENT', 5))).toEqual({ code: 5, text: 'stream: cannot write alerts to /x: ENOENT\n' });
-    expect(describeError('sweep', new ParamsError('Invalid parameter seed = -1'), false, 'npm run sweep -- --help')).toEqual({
+    expect(describeError('sweep', new ParameterError('Invalid parameter seed = -1'), false, 'npm run sweep -- --help')).toEqual({
       code: 2,
       text: 'sweep: Invalid parameter seed = -1 (see npm run sweep -- --help)\n',
     });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createMatrix } from '../src/core/matrix';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { filterFlowRecords, type FlowRecords } from '../src/data/flows';
 import { loadNslKdd } from '../src/data/nslkdd-files';
 import { EncodedRecordParser } from '../src/data/records';

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { matrixToCsv } from '../src/data/csv';
 import { simulateBatch } from '../src/data/simulate';
 import { saveBundle } from '../src/persist/bundle';

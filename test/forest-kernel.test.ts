@@ -3,7 +3,7 @@ import { IsolationForest, type IsolationForestOptions } from '../src/model/fores
 import { kernelSupported } from '../src/model/kernel/forest-kernel';
 import { closeScoringWorkers, createScoringPool, MIN_ROWS_PER_THREAD } from '../src/model/forest-parallel';
 import { createMatrix, type Matrix } from '../src/core/matrix';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { createRng } from '../src/core/rng';
 import { simulateTraffic } from '../src/data/simulate';
 

@@ -3,7 +3,7 @@ import { averagePathLength, IsolationForest, percentile, type IsolationForestJSO
 import { fromRows } from '../src/core/matrix';
 import { summarizeDetection } from '../src/eval/metrics';
 import { MlIsolationForestAdapter } from '../src/model/ml-forest-adapter';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { createRng } from '../src/core/rng';
 import { StandardScaler } from '../src/model/preprocess';
 import { simulateTraffic } from '../src/data/simulate';

@@ -10,7 +10,7 @@ import { averagePathLength, EULER_GAMMA, IsolationForest, type IsolationForestOp
 import { createMatrix, fromRows, selectRows, vstack, type Matrix } from '../src/core/matrix';
 import { createRng } from '../src/core/rng';
 import { rocAuc } from '../src/eval/metrics';
-import { ParameterError } from '../src/core/constraints';
+import { ParameterError } from '../src/params/constraints';
 
 const rng = createRng(0, 'sklearn-checklist');
 const randn = (rows: number, cols: number, scale = 1): Matrix => createMatrix(rows, cols, Float64Array.from({ length: rows * cols }, () => scale * rng.normal()));

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PARAMS, ParamsError, validateParams } from '../src/core/params';
+import { DEFAULT_PARAMS, ParameterError, validateParams } from '../src/params/params';
 import { simulateTraffic } from '../src/data/simulate';
 import { resolveNotebookParams } from '../src/notebook/setup';
 import { StaleArtifactError, Workspace } from '../src/persist/workspace';
@@ -58,7 +58,7 @@ describe('resolveNotebookParams', () => {
     ws.writeText('preprocess.json', '{ not json');
     expect(() => resolveNotebookParams({ buildsOn: 'preprocess.json', env: noEnv }, ws)).toThrow(StaleArtifactError);
     ws.writeJson('predictions.json', { params: { ...DEFAULT_PARAMS, contamination: 7 } });
-    expect(() => resolveNotebookParams({ buildsOn: 'predictions.json', env: noEnv }, ws)).toThrow(ParamsError);
+    expect(() => resolveNotebookParams({ buildsOn: 'predictions.json', env: noEnv }, ws)).toThrow(ParameterError);
     expect(() => resolveNotebookParams({ buildsOn: 'predictions.json', env: noEnv }, ws)).toThrow(/predictions\.json/);
   });
 });

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cellText, describeFailure, executeNotebooks, joinText, notebookPaths, type Notebook, type NotebookRun } from '../src/cli/notebooks';
 import { NOTEBOOKS, ROOT, VENV_PYTHON, TSLAB } from '../src/cli/project';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { runPipeline } from '../src/workflow/pipeline';
 import { VEGALITE_MIME } from '../src/notebook/plots';
 import { RunStore } from '../src/experiments/run-store';

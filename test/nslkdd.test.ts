@@ -25,7 +25,7 @@ import { ArtifactError, BUNDLE_SCHEMA_VERSION, bundleChecksum, loadBundle, type 
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { ScoringPipeline } from '../src/scoring/pipeline';
 import { RunStore } from '../src/experiments/run-store';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { EncodedRecordParser } from '../src/data/records';
 import { alertRecord, alertRecordJson, AlertWriter } from '../src/scoring/alert-lines';
 import { processBatch } from '../src/stream/batch';

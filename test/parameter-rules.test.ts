@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkRule, describeConstraint, describeRule, ParameterError, showValue, type ParameterRule } from '../src/core/constraints';
-import { FITTED_MAX_SAMPLES_RULE, FOREST_PARAMETER_RULES, type ForestParameterKey } from '../src/model/forest-params';
-import { PCA_PARAMETER_RULES } from '../src/model/preprocess-params';
+import { checkRule, describeConstraint, describeRule, ParameterError, showValue, type ParameterRule } from '../src/params/constraints';
+import { FITTED_MAX_SAMPLES_RULE, FOREST_PARAMETER_RULES, type ForestParameterKey } from '../src/params/forest-params';
+import { PCA_PARAMETER_RULES } from '../src/params/preprocess-params';
 import { IsolationForest, type IsolationForestJSON, type IsolationForestOptions } from '../src/model/forest';
 import { PCAModel } from '../src/model/preprocess';
-import { applyOverrides, DEFAULT_PARAMS, PARAM_RULES, ParamsError } from '../src/core/params';
+import { applyOverrides, DEFAULT_PARAMS, PARAM_RULES } from '../src/params/params';
 import { createMatrix } from '../src/core/matrix';
 import { createRng } from '../src/core/rng';
 
@@ -120,7 +120,7 @@ describe('IsolationForest: fit, fromJSON and the parameter parser follow one rul
           const verdict = checkRule(rule, value);
           const err = thrown(() => applyOverrides(DEFAULT_PARAMS, { [key]: value }, 'test'));
           if (verdict) {
-            expect(err, `the parser must refuse ${key} = ${showValue(value)}`).toBeInstanceOf(ParamsError);
+            expect(err, `the parser must refuse ${key} = ${showValue(value)}`).toBeInstanceOf(ParameterError);
             expect((err as Error).message).toContain(`${key} = ${showValue(value)} from test: must be ${describeRule(rule)}`);
           } else if (value !== undefined) {
             expect(err).toBeUndefined();

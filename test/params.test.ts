@@ -10,10 +10,10 @@ import {
   parseAssignments,
   PARAMS_ENV,
   PARAMS_FILE_ENV,
-  ParamsError,
+  ParameterError,
   resolveMaxSamples,
   validateParams,
-} from '../src/core/params';
+} from '../src/params/params';
 
 describe('defaults are the reference script', () => {
   it('seed 42, 10000 + 500 rows of 5 features, N(0,1) / N(5,2), 100 trees, contamination 0.05', () => {
@@ -86,9 +86,9 @@ describe('validation names the key and the value', () => {
     try {
       applyOverrides(DEFAULT_PARAMS, override, 'test');
     } catch (e) {
-      expect(e).toBeInstanceOf(ParamsError);
-      expect((e as ParamsError).key).toBe(Object.keys(override)[0]);
-      expect((e as ParamsError).value).toEqual(Object.values(override)[0]);
+      expect(e).toBeInstanceOf(ParameterError);
+      expect((e as ParameterError).key).toBe(Object.keys(override)[0]);
+      expect((e as ParameterError).value).toEqual(Object.values(override)[0]);
     }
   });
   it('unknown keys are refused with the list of known ones', () => {

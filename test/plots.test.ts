@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMatrix } from '../src/core/matrix';
 import { precisionRecallCurve, rocCurve, averagePrecision, rocAuc } from '../src/eval/metrics';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import {
   batchTimelineSpec,
   compileSpec,

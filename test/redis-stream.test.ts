@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useThrowawayRedis } from './throwaway-redis';
 import { loadBundle, saveBundle } from '../src/persist/bundle';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { simulateBatch } from '../src/data/simulate';
 import { processBatch } from '../src/stream/batch';

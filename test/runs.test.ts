@@ -11,7 +11,7 @@ import { datasetFingerprint, trafficFileFingerprint } from '../src/experiments/p
 import { runsChartSpec } from '../src/notebook/runs-view';
 import { simulateTraffic } from '../src/data/simulate';
 import { datasetToCsv } from '../src/data/csv';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { distFile, PROJECT_ROOT } from '../src/core/paths';
 
 /**

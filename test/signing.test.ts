@@ -14,7 +14,7 @@ import {
 } from '../src/persist/bundle';
 import { hmacSignature, MIN_KEY_BYTES, MODEL_KEY_ENV, ModelKeyError, readModelKey, signatureMatches } from '../src/persist/signing';
 import { writeFileAtomic } from '../src/persist/atomic-write';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 
 const dir = mkdtempSync(join(tmpdir(), 'signing-'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { createRng } from '../src/core/rng';
 import { featureNames, simulateBatch, simulateTraffic } from '../src/data/simulate';
 import { getColumn } from '../src/core/matrix';

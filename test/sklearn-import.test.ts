@@ -7,7 +7,7 @@ import { averagePathLength, IsolationForest } from '../src/model/forest';
 import { float32AtMost, type SklearnForestExport } from '../src/model/sklearn-import';
 import { fromRows } from '../src/core/matrix';
 import { readFixtureJson } from './fixtures';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { runPipeline, type PipelineResult } from '../src/workflow/pipeline';
 import { createBundle, loadBundle, saveBundle } from '../src/persist/bundle';
 

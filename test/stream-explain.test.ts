@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBundle, saveBundle } from '../src/persist/bundle';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { simulateBatch } from '../src/data/simulate';
 import { filterFlowRecords } from '../src/data/flows';

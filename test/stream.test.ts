@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBundle, saveBundle } from '../src/persist/bundle';
 import { toRows } from '../src/core/matrix';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { simulateBatch } from '../src/data/simulate';
 import { processBatch, processStream, simulatedStream } from '../src/stream/batch';

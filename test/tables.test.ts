@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fromRows } from '../src/core/matrix';
 import { confusionRows, dataFrameRows, describeColumns, escapeHtml, htmlTable, matrixRows, paramsTable, reportRows, textTable } from '../src/notebook/tables';
 import { classificationReportData } from '../src/eval/metrics';
-import { DEFAULT_PARAMS, loadParams } from '../src/core/params';
+import { DEFAULT_PARAMS, loadParams } from '../src/params/params';
 
 describe('HTML tables', () => {
   it('escape cell text and caption', () => {

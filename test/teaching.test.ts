@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { createMatrix, fromRows, getRow } from '../src/core/matrix';
-import { DEFAULT_PARAMS, type Params } from '../src/core/params';
+import { DEFAULT_PARAMS, type Params } from '../src/params/params';
 import { simulateTraffic } from '../src/data/simulate';
 import { confusionMatrix, falseAlarmRate } from '../src/eval/metrics';
 import { contourSegments, decisionGrid, firstTwoColumns } from '../src/model/decision-map';
@@ -159,7 +159,7 @@ describe('tables and plots of the corrected claims', () => {
 
 describe('the hard preset', () => {
   it('loads as a parameter file and gives curves with shape (README figures)', async () => {
-    const { loadParams } = await import('../src/core/params');
+    const { loadParams } = await import('../src/params/params');
     const { PROJECT_ROOT } = await import('../src/core/paths');
     const loaded = loadParams({ file: join(PROJECT_ROOT, 'presets', 'hard.json'), env: {} });
     expect(loaded.params).toMatchObject({ anomalyMean: 2, anomalyStd: 1 });

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { distFile } from '../src/core/paths';
 import { JobTimeoutError, WorkerPool } from '../src/core/worker-pool';
 import { type Matrix } from '../src/core/matrix';
-import { DEFAULT_PARAMS } from '../src/core/params';
+import { DEFAULT_PARAMS } from '../src/params/params';
 import { simulateTraffic } from '../src/data/simulate';
 import { IsolationForest, type IsolationForestOptions } from '../src/model/forest';
 import { closeScoringWorkers, createScoringPool, MIN_ROWS_PER_THREAD, type ScoringPool } from '../src/model/forest-parallel';

@@ -11,7 +11,7 @@ import {
   Workspace,
   type StageFile,
 } from '../src/persist/workspace';
-import { DEFAULT_PARAMS, type Params } from '../src/core/params';
+import { DEFAULT_PARAMS, type Params } from '../src/params/params';
 import { runPipeline } from '../src/workflow/pipeline';
 
 const params: Params = { ...DEFAULT_PARAMS, nNormal: 400, nAnomalous: 20, nEstimators: 12 };

@@ -4,7 +4,7 @@
  * missing values and values of the wrong form.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadParams, parseAssignments, PARAMS_ENV, PARAMS_FILE_ENV, type LoadedParams } from '../core/params';
+import { loadParams, parseAssignments, PARAMS_ENV, PARAMS_FILE_ENV, type LoadedParams } from '../params/params';
 import { UsageError } from './command';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -127,7 +127,7 @@ export function parseCommonArgs(argv: readonly string[]): CommonArgs {
   return out;
 }
 
-/** Load parameters from the environment, --params and --set; any problem is a ParamsError. */
+/** Load parameters from the environment, --params and --set; any problem is a ParameterError. */
 export function paramsFromArgs(args: Pick<CommonArgs, 'sets' | 'paramsFile'>): LoadedParams {
   return loadParams({ file: args.paramsFile, overrides: args.sets.length ? parseAssignments(args.sets) : undefined, overridesSource: '--set' });
 }

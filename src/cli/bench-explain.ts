@@ -12,7 +12,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { relative } from 'node:path';
-import { DEFAULT_PARAMS } from '../core/params';
+import { DEFAULT_PARAMS } from '../params/params';
 import { simulateBatch, simulateTraffic } from '../data/simulate';
 import { IsolationForest } from '../model/forest';
 import { buildShapTables } from '../model/treeshap';

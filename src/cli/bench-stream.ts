@@ -23,7 +23,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { saveBundle } from '../persist/bundle';
-import { DEFAULT_PARAMS } from '../core/params';
+import { DEFAULT_PARAMS } from '../params/params';
 import { bundleFromPipeline, runPipeline } from '../workflow/pipeline';
 import { simulateBatch } from '../data/simulate';
 import { textTable, type TableRow } from '../notebook/tables';

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
-import { DEFAULT_PARAMS } from '../core/params';
+import { DEFAULT_PARAMS } from '../params/params';
 import { StandardScaler } from '../model/preprocess';
 import { simulateTraffic } from '../data/simulate';
 import { textTable, type TableRow } from '../notebook/tables';

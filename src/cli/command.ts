@@ -3,12 +3,12 @@
  * a documented exit code, never a stack trace for a failure the tool expects.
  *
  * A tool's `main(argv)` returns its exit code, or throws a {@link CliError}
- * (which carries the code) for an expected failure; a `ParamsError` (a bad
- * `--set`, `--params` or `ANOMALY_PARAMS`) is bad usage (exit 2). Anything else
+ * (which carries the code) for an expected failure; a `ParameterError` (a bad
+ * `--set`, `--params` or `ANOMALY_PARAMS`) or a value a model refuses, is bad usage (exit 2). Anything else
  * is a bug: exit 1 with the message only, and the stack as well when the
  * environment variable `DEBUG` is set (to anything but "" or "0").
  */
-import { ParamsError } from '../core/params';
+import { ParameterError } from '../params/params';
 
 /** Exit codes shared by every command (each command documents the ones it uses). */
 export const EXIT_OK = 0;
@@ -75,7 +75,7 @@ export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
  */
 export function describeError(command: string, error: unknown, debug = debugEnabled(), help?: string): { code: number; text: string } {
   const hint = help ? ` (see ${help})` : '';
-  if (error instanceof UsageError || error instanceof ParamsError) return { code: EXIT_USAGE, text: `${command}: ${error.message}${hint}\n` };
+  if (error instanceof UsageError || error instanceof ParameterError) return { code: EXIT_USAGE, text: `${command}: ${error.message}${hint}\n` };
   if (error instanceof CliError) return { code: error.exitCode, text: `${command}: ${error.message}\n` };
   const message = error instanceof Error ? error.message : String(error);
   const stack = debug && error instanceof Error && error.stack ? `\n${error.stack}` : '';

@@ -8,7 +8,7 @@
 import { copyFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { NSL_KDD_DIR_ENV } from '../data/nslkdd-files';
-import { DEFAULT_PARAMS, PARAM_KEYS, validateParams, type LoadedParams, type ParamKey, type Params } from '../core/params';
+import { DEFAULT_PARAMS, PARAM_KEYS, validateParams, type LoadedParams, type ParamKey, type Params } from '../params/params';
 import { detectionMetrics, recordedParams, RunRecorder, RUN_PARENT_ENV, type RunOutcome } from '../experiments/recorder';
 import { MLFLOW_ENV } from '../experiments/mlflow';
 import { recordedPath, trafficFileFingerprint } from '../experiments/provenance';

@@ -10,7 +10,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { RUN_LOG } from '../experiments/run-store';
 import { htmlTable, textTable, type TableRow } from '../notebook/tables';
-import { applyOverrides, parseAssignments, ParamsError, type Params } from '../core/params';
+import { applyOverrides, parseAssignments, ParameterError, type Params } from '../params/params';
 import { runRecordedSweep } from '../experiments/record-sweep';
 import { renderSvg, sweepSpec, type SweepRow } from '../notebook/plots';
 import { Workspace } from '../persist/workspace';
@@ -37,10 +37,10 @@ export interface SweepResult extends SweepRow {
 /** Validate every value first, so a typo stops the sweep before any run. */
 export function sweepPlan(base: Params, spec: string): { key: string; runs: Params[] } {
   const eq = spec.indexOf('=');
-  if (eq <= 0) throw new ParamsError(`expected key=v1,v2,..., got ${JSON.stringify(spec)}`);
+  if (eq <= 0) throw new ParameterError(`expected key=v1,v2,..., got ${JSON.stringify(spec)}`);
   const key = spec.slice(0, eq);
   const values = spec.slice(eq + 1).split(',').filter((v) => v.trim() !== '');
-  if (values.length === 0) throw new ParamsError(`no values given for ${key}`);
+  if (values.length === 0) throw new ParameterError(`no values given for ${key}`);
   const runs = values.map((v) => applyOverrides(base, parseAssignments([`${key}=${v}`]), `sweep ${key}`));
   return { key, runs };
 }

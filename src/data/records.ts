@@ -5,7 +5,21 @@
  * a reject with a reason; nothing is dropped silently.
  */
 
-import type { RecordEncoder } from '../model/encoder';
+
+/**
+ * What the encoded parser reads from a fitted encoder: its input columns, their
+ * slots in the encoded row and the category codes. `model/encoder.ts`'s
+ * RecordEncoder has this shape; the parser asks for the shape, not the class, so
+ * that reading records does not depend on the layer that learns.
+ */
+export interface EncoderLayout {
+  readonly encoding: 'onehot' | 'ordinal';
+  readonly columns: ReadonlyArray<{ readonly name: string; readonly kind: 'numeric' } | { readonly name: string; readonly kind: 'categorical'; readonly categories: readonly string[] }>;
+  readonly inputNames: string[];
+  readonly outputWidth: number;
+  readonly outputOffset: Int32Array;
+  readonly codes: ReadonlyArray<ReadonlyMap<string, number> | undefined>;
+}
 import { parseDecimal, POW10 } from './decimal';
 
 // String methods as module constants, called with .call (`charCodeAt.call(line, i)`): once any loaded
@@ -255,7 +269,7 @@ export class EncodedRecordParser {
   private readonly names: string[];
 
   constructor(
-    readonly encoder: RecordEncoder,
+    readonly encoder: EncoderLayout,
     readonly format: InputFormat,
   ) {
     this.names = encoder.inputNames;

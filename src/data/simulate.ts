@@ -1,5 +1,5 @@
 import { createMatrix, selectRows, type Matrix } from '../core/matrix';
-import type { Params } from '../core/params';
+import type { Params } from '../params/params';
 import { createRng, sampleWithoutReplacement, type Rng } from '../core/rng';
 
 /** Label of a normal row, as in the reference script. */

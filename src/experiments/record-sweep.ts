@@ -1,4 +1,4 @@
-import { applyOverrides, type LoadedParams, type ParamKey, type Params } from '../core/params';
+import { applyOverrides, type LoadedParams, type ParamKey, type Params } from '../params/params';
 import type { Dataset } from '../data/simulate';
 import { runSweep, type SweepResult } from '../workflow/sweep';
 import { datasetFingerprint, gitState } from './provenance';

@@ -1,4 +1,4 @@
-import type { LoadedParams } from '../core/params';
+import type { LoadedParams } from '../params/params';
 import { LIBRARY_VERSION } from '../core/version';
 import { MlflowClient, MlflowError, MLFLOW_ENV, type MlflowLogged } from './mlflow';
 import { gitState } from './provenance';

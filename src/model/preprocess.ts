@@ -1,7 +1,7 @@
 import { PCA as MlPCA } from 'ml-pca';
 import { createMatrix, toRows, type Matrix } from '../core/matrix';
-import { checkRule, ParameterError, validateParameters } from '../core/constraints';
-import { PCA_PARAMETER_RULES } from './preprocess-params';
+import { checkRule, ParameterError, validateParameters } from '../params/constraints';
+import { PCA_PARAMETER_RULES } from '../params/preprocess-params';
 
 const EPS = 2.220446049250313e-16; // float64 machine epsilon (np.finfo(np.float64).eps)
 

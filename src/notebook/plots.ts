@@ -7,6 +7,9 @@ import type { Matrix } from '../core/matrix';
 import { averagePrecision, precisionRecallCurve, rocAuc, rocCurve, type ConfusionMatrix, type PrCurve, type RocCurve } from '../eval/metrics';
 import type { Dataset } from '../data/simulate';
 import type { TimelinePoint } from '../stream/batch';
+import type { SweepRow } from '../workflow/sweep';
+
+export type { SweepRow } from '../workflow/sweep';
 
 /**
  * Vega-Lite charts for each step, built from typed arrays. Data are pre-binned
@@ -577,14 +580,6 @@ export function failoverSpec(bars: readonly FailoverBar[], title: string): VegaL
   } as VegaLiteSpec;
 }
 
-export interface SweepRow {
-  value: number | string;
-  precision: number;
-  recall: number;
-  f1: number;
-  rocAuc: number;
-  nFlagged: number;
-}
 
 const METRIC_NAMES = { precision: 'precision', recall: 'recall', f1: 'F1', rocAuc: 'ROC-AUC' } as const;
 

@@ -1,7 +1,7 @@
 import { compareRuns, runTableRows, selectRuns, type RunFilter } from '../experiments/run-table';
 import type { RunRecord } from '../experiments/run-record';
 import { RunStore } from '../experiments/run-store';
-import { DEFAULT_PARAMS } from '../core/params';
+import { DEFAULT_PARAMS } from '../params/params';
 import { CONFIG, SCHEMA, type VegaLiteSpec } from './plots';
 import { showTable, type Column, type TableRow } from './tables';
 

@@ -9,7 +9,7 @@ import {
   type LoadParamsOptions,
   type ParamKey,
   type Params,
-} from '../core/params';
+} from '../params/params';
 import { paramsTable, showTable, textTable } from './tables';
 import { PRODUCERS, Workspace, type ArtifactName } from '../persist/workspace';
 import { recordedParams, RunRecorder } from '../experiments/recorder';

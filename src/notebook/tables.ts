@@ -4,7 +4,7 @@ import { isolationPath, meanPathLengths } from '../model/isolation';
 import { fromRows } from '../core/matrix';
 import type { Matrix } from '../core/matrix';
 import type { ConfusionMatrix, ReportData } from '../eval/metrics';
-import type { LoadedParams } from '../core/params';
+import type { LoadedParams } from '../params/params';
 import type { ForestComparisonRow } from '../workflow/forest-comparison';
 
 /**

@@ -5,7 +5,7 @@ import { writeFileAtomic } from './atomic-write';
 import { hmacSignature, isWellFormedSignature, signatureMatches, type ModelKey } from './signing';
 import { IsolationForest, type IsolationForestJSON } from '../model/forest';
 import type { DetectionSummary } from '../eval/metrics';
-import { validateParams, type Params } from '../core/params';
+import { validateParams, type Params } from '../params/params';
 import { PCAModel, StandardScaler, type PCAJSON, type StandardScalerJSON } from '../model/preprocess';
 import { RecordEncoder, type RecordEncoderJSON } from '../model/encoder';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../core/version';

@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../core/paths';
 import { datasetToCsv, parseDatasetCsv } from '../data/csv';
 import { IsolationForest, type IsolationForestJSON } from '../model/forest';
 import type { DetectionSummary } from '../eval/metrics';
-import { validateParams, type ParamKey, type Params } from '../core/params';
+import { validateParams, type ParamKey, type Params } from '../params/params';
 import { PCAModel, StandardScaler, type PCAJSON, type StandardScalerJSON } from '../model/preprocess';
 import type { Dataset } from '../data/simulate';
 

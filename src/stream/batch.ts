@@ -2,7 +2,7 @@ import type { LoadedModel } from '../persist/bundle';
 import { predictFromDecision } from '../model/forest';
 import { ScoringPipeline } from '../scoring/pipeline';
 import { asMatrix, createMatrix, getRow, type Matrix } from '../core/matrix';
-import type { Params } from '../core/params';
+import type { Params } from '../params/params';
 import { simulateBatch, type Dataset } from '../data/simulate';
 
 /** A batch of rows: a Matrix, nested arrays, or a simulated Dataset (its X is scored). */

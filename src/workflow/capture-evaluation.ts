@@ -18,7 +18,7 @@ import type { FlowRecord } from '../capture/flow-record';
 import { createBundle, type ModelBundle } from '../persist/bundle';
 import { decisionFromScores, IsolationForest, predictFromDecision } from '../model/forest';
 import { PCAModel } from '../model/preprocess';
-import { DEFAULT_PARAMS, type Params } from '../core/params';
+import { DEFAULT_PARAMS, type Params } from '../params/params';
 import {
   fitAndScoreTest,
   fprKey,

@@ -9,7 +9,7 @@
  * it and the package is the depth, c(n) and the random numbers.
  */
 import type { Matrix } from '../core/matrix';
-import type { Params } from '../core/params';
+import type { Params } from '../params/params';
 import { summarizeDetection } from '../eval/metrics';
 import { IsolationForest } from '../model/forest';
 import { MlIsolationForestAdapter } from '../model/ml-forest-adapter';

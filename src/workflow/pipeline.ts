@@ -2,7 +2,7 @@ import { createBundle, type ModelBundle } from '../persist/bundle';
 import { decisionFromScores, IsolationForest, predictFromDecision } from '../model/forest';
 import { type Matrix } from '../core/matrix';
 import { summarizeDetection, type DetectionSummary } from '../eval/metrics';
-import type { Params } from '../core/params';
+import type { Params } from '../params/params';
 import { PCAModel, StandardScaler } from '../model/preprocess';
 import { simulateTraffic, type Dataset } from '../data/simulate';
 

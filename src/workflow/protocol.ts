@@ -1,5 +1,5 @@
 import { selectRows } from '../core/matrix';
-import type { Params } from '../core/params';
+import type { Params } from '../params/params';
 import { createRng } from '../core/rng';
 import type { Dataset } from '../data/simulate';
 import { summarizeDetection, type DetectionSummary } from '../eval/metrics';

@@ -7,7 +7,7 @@
  */
 import { modelInput } from '../model/model-input';
 import { createMatrix, type Matrix } from '../core/matrix';
-import { DEFAULT_PARAMS, type Params } from '../core/params';
+import { DEFAULT_PARAMS, type Params } from '../params/params';
 import { averagePrecision, precisionRecallFscoreSupport, ratesAtThreshold, rocAuc, summarizeDetection, thresholdAtFpr } from '../eval/metrics';
 import { createRng } from '../core/rng';
 import { ATTACK_FAMILIES, filterFlowRecords, type FlowRecords } from '../data/flows';

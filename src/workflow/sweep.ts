@@ -1,8 +1,17 @@
-import { applyOverrides, type ParamKey, type Params } from '../core/params';
+import { applyOverrides, type ParamKey, type Params } from '../params/params';
 import { simulateTraffic, type Dataset } from '../data/simulate';
-import type { SweepRow } from '../notebook/plots';
 import { STAGE_KEYS } from '../persist/workspace';
 import { runPipeline } from './pipeline';
+
+/** One run of a sweep as the sweep chart draws it: the swept value and the anomaly-class metrics. */
+export interface SweepRow {
+  value: number | string;
+  precision: number;
+  recall: number;
+  f1: number;
+  rocAuc: number;
+  nFlagged: number;
+}
 
 export interface SweepResult extends SweepRow {
   averagePrecision: number;

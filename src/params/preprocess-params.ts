@@ -1,10 +1,10 @@
 /**
  * Parameter rules of the preprocessing models, checked by `PCAModel.fit`,
- * `PCAModel.fromJSON` and the experiment parameter parser (`core/params`).
+ * `PCAModel.fromJSON` and the experiment parameter parser (`params/params`).
  * StandardScaler has no parameters: it always centres and scales, like
  * scikit-learn's defaults (with_mean=True, with_std=True).
  */
-import { freezeRules, integerInterval, type ParameterRules } from '../core/constraints';
+import { freezeRules, integerInterval, type ParameterRules } from './constraints';
 
 /**
  * PCA keeps an integer number of components, at least one and (checked against

@@ -148,16 +148,20 @@ export function checkRule(rule: ParameterRule, value: unknown): string | undefin
 }
 
 /**
- * A parameter value a model refuses. A RangeError, so callers that already
- * expect one from fit keep working; `key`, `value` and `allowed` let a caller
- * rebuild the message in its own words.
+ * A parameter value that is refused: by a model (fit, fromJSON) or by the
+ * experiment parameter loader (a file, ANOMALY_PARAMS, --set). The one error
+ * for a bad parameter, wherever it is checked. A RangeError, so callers that
+ * already expect one from fit keep working; `key`, `value` and `allowed` let a
+ * caller rebuild the message in its own words, `source` names where the value
+ * came from (a file, an environment variable, `--set`).
  */
 export class ParameterError extends RangeError {
   constructor(
     message: string,
-    readonly key: string,
-    readonly value: unknown,
-    readonly allowed: string,
+    readonly key?: string,
+    readonly value?: unknown,
+    readonly allowed?: string,
+    readonly source?: string,
   ) {
     super(message);
     this.name = 'ParameterError';

@@ -1,7 +1,7 @@
 /**
  * The Isolation Forest's parameter rules: one table that `IsolationForest.fit`,
  * `IsolationForest.fromJSON` (and so every bundle and workspace file) and the
- * experiment parameter parser (`core/params`) all check against, so a model that
+ * experiment parameter parser (`params/params`) all check against, so a model that
  * fits can always be saved and loaded back, and a value refused on load is
  * refused by fit first. Mirrors scikit-learn's
  * `IsolationForest._parameter_constraints` where JavaScript allows (see README,
@@ -19,7 +19,7 @@ import {
   validateParameters,
   type ParameterRule,
   type ParameterRules,
-} from '../core/constraints';
+} from './constraints';
 
 /** The largest training set the parameters describe (rows); also caps an integer maxSamples. */
 export const MAX_TRAINING_ROWS = 10_000_000;

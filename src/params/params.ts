@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { checkRule, freezeRules, integerInterval, realInterval, showValue, type ParameterRules } from './constraints';
-import { FOREST_PARAMETER_RULES, MAX_TRAINING_ROWS } from '../model/forest-params';
+import { checkRule, freezeRules, integerInterval, ParameterError, realInterval, showValue, type ParameterRules } from './constraints';
+import { FOREST_PARAMETER_RULES, MAX_TRAINING_ROWS } from './forest-params';
 
 /** The experiment parameters. Defaults reproduce the reference scikit-learn script. */
 export interface Params {
@@ -56,21 +56,10 @@ export const PARAMS_ENV = 'ANOMALY_PARAMS';
 /** Environment variable naming a JSON file of overrides. */
 export const PARAMS_FILE_ENV = 'ANOMALY_PARAMS_FILE';
 
-export class ParamsError extends Error {
-  constructor(
-    message: string,
-    readonly key?: string,
-    readonly value?: unknown,
-    readonly source?: string,
-  ) {
-    super(message);
-    this.name = 'ParamsError';
-  }
-}
 
 /**
  * The rules of every experiment parameter. The forest's come from the model's
- * own table (model/forest-params), so the parser, fit and fromJSON accept
+ * own table (params/forest-params), so the parser, fit and fromJSON accept
  * exactly the same values; the others describe the simulated data and stream.
  */
 const RULES: ParameterRules<ParamKey> = {
@@ -106,34 +95,36 @@ export function describeParams(): { key: ParamKey; default: Params[ParamKey]; de
 
 /**
  * Check a partial set of overrides and merge it onto `base`.
- * Unknown keys, wrong types and out-of-range values raise a ParamsError naming
+ * Unknown keys, wrong types and out-of-range values raise a ParameterError naming
  * the key, the value and where it came from.
  */
 export function applyOverrides(base: Readonly<Params>, overrides: unknown, source: string): Params {
   if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
-    throw new ParamsError(`Parameters from ${source} must be a JSON object, got ${showValue(overrides)}`, undefined, overrides, source);
+    throw new ParameterError(`Parameters from ${source} must be a JSON object, got ${showValue(overrides)}`, undefined, overrides, undefined, source);
   }
   const merged: Params = { ...base };
   for (const [key, value] of Object.entries(overrides)) {
     if (!(key in RULES)) {
-      throw new ParamsError(
+      throw new ParameterError(
         `Unknown parameter "${key}" (value ${showValue(value)}) from ${source}; known parameters: ${PARAM_KEYS.join(', ')}`,
         key,
         value,
+        undefined,
         source,
       );
     }
     const reason = checkRule(RULES[key as ParamKey], value);
     if (reason) {
-      throw new ParamsError(`Invalid parameter ${key} = ${showValue(value)} from ${source}: ${reason}`, key, value, source);
+      throw new ParameterError(`Invalid parameter ${key} = ${showValue(value)} from ${source}: ${reason}`, key, value, undefined, source);
     }
     (merged as unknown as Record<string, unknown>)[key] = value;
   }
   if (merged.pcaComponents > merged.nFeatures) {
-    throw new ParamsError(
+    throw new ParameterError(
       `Invalid parameter pcaComponents = ${merged.pcaComponents} from ${source}: must not exceed nFeatures (${merged.nFeatures})`,
       'pcaComponents',
       merged.pcaComponents,
+      undefined,
       source,
     );
   }
@@ -145,7 +136,7 @@ export function validateParams(candidate: unknown, source: string): Params {
   const p = applyOverrides(DEFAULT_PARAMS, candidate, source);
   for (const key of PARAM_KEYS) {
     if (!(key in (candidate as object))) {
-      throw new ParamsError(`Missing parameter "${key}" in ${source}`, key, undefined, source);
+      throw new ParameterError(`Missing parameter "${key}" in ${source}`, key, undefined, undefined, source);
     }
   }
   return p;
@@ -160,7 +151,7 @@ export function parseAssignments(assignments: readonly string[]): Record<string,
   const out: Record<string, unknown> = {};
   for (const a of assignments) {
     const eq = a.indexOf('=');
-    if (eq <= 0) throw new ParamsError(`Expected key=value, got ${showValue(a)}`, undefined, a, '--set');
+    if (eq <= 0) throw new ParameterError(`Expected key=value, got ${showValue(a)}`, undefined, a, undefined, '--set');
     const key = a.slice(0, eq).trim();
     const raw = a.slice(eq + 1).trim();
     let value: unknown = raw;
@@ -196,12 +187,12 @@ function readJsonFile(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ParamsError(`Cannot read parameters file ${path}: ${(e as Error).message}`, undefined, path, path);
+    throw new ParameterError(`Cannot read parameters file ${path}: ${(e as Error).message}`, undefined, path, undefined, path);
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new ParamsError(`Parameters file ${path} is not valid JSON: ${(e as Error).message}`, undefined, path, path);
+    throw new ParameterError(`Parameters file ${path} is not valid JSON: ${(e as Error).message}`, undefined, path, undefined, path);
   }
 }
 
@@ -226,7 +217,7 @@ export function loadParams(options: LoadParamsOptions = {}): LoadedParams {
     try {
       parsed = JSON.parse(envJson);
     } catch (e) {
-      throw new ParamsError(`${PARAMS_ENV} is not valid JSON (${(e as Error).message}): ${envJson}`, undefined, envJson, PARAMS_ENV);
+      throw new ParameterError(`${PARAMS_ENV} is not valid JSON (${(e as Error).message}): ${envJson}`, undefined, envJson, undefined, PARAMS_ENV);
     }
     layer(parsed, PARAMS_ENV);
   }
@@ -235,7 +226,7 @@ export function loadParams(options: LoadParamsOptions = {}): LoadedParams {
 }
 
 // The forest's and PCA's rule tables and the checking helpers, for users of the
-// library (model/forest-params and core/constraints are not re-exported by index.ts).
-export { resolveMaxSamples, FOREST_PARAMETER_RULES, validateForestOptions } from '../model/forest-params';
-export { PCA_PARAMETER_RULES } from '../model/preprocess-params';
+// library (params/forest-params and params/constraints are not re-exported by index.ts).
+export { resolveMaxSamples, FOREST_PARAMETER_RULES, validateForestOptions } from './forest-params';
+export { PCA_PARAMETER_RULES } from './preprocess-params';
 export { checkRule, describeRule, ParameterError, type ParameterRule, type ParameterRules } from './constraints';
