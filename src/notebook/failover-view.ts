@@ -3,7 +3,7 @@
  * the accounting of every record, the consumers, and the bars of the chart.
  */
 import type { FailoverDrillResult } from '../stream/failover-drill';
-import type { FailoverBar } from './plots';
+import type { FailoverBar } from './stream-plots';
 import type { TableRow } from './tables';
 
 const n = (v: number) => v.toLocaleString('en-US');

@@ -9,7 +9,7 @@ import { baseRate } from '../eval/metrics';
 import { alertDrivers, describeDriver, featureImportance, type FeatureImportance, type RecordExplanations } from '../explain/alerts';
 import type { BaselineComparison, DetectorResult } from '../workflow/baselines';
 import { familyOrder, type AttackDetectionRow, type PreprocessingChoice, type RealTrafficEvaluation, type ScalingEffect, type ValidatedDetection } from '../workflow/real-traffic';
-import type { FamilyDetectionRow } from './plots';
+import type { FamilyDetectionRow } from './evaluation-plots';
 import type { TableRow } from './tables';
 
 const pct = (x: number, digits = 1) => (Number.isNaN(x) ? 'n/a' : `${(100 * x).toFixed(digits)}%`);

@@ -2,7 +2,8 @@ import { compareRuns, runTableRows, selectRuns, type RunFilter } from '../experi
 import type { RunRecord } from '../experiments/run-record';
 import { RunStore } from '../experiments/run-store';
 import { DEFAULT_PARAMS } from '../params/params';
-import { CONFIG, SCHEMA, type VegaLiteSpec } from './plots';
+import { CONFIG, SCHEMA } from './spec-parts';
+import type { VegaLiteSpec } from './vega';
 import { showTable, type Column, type TableRow } from './tables';
 
 /**

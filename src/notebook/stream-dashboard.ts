@@ -1,6 +1,7 @@
 import type { LoadedModel } from '../persist/bundle';
 import { newLiveDisplay } from './display';
-import { batchTimelineSpec, showPlot, type TimelineBaseline } from './plots';
+import { batchTimelineSpec, type TimelineBaseline } from './stream-plots';
+import { showPlot } from './vega';
 import { anomalyRecords, timelinePoint, type StreamTotals, type StreamUpdate } from '../stream/batch';
 import { showTable, type TableRow } from './tables';
 
