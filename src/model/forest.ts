@@ -1,12 +1,12 @@
-import { endianness } from 'node:os';
 import { ForestKernel, kernelSupported, type FlatForest } from './kernel/forest-kernel';
+import { referencePathLengthSums } from './kernel/reference-walk';
 import { defaultThreads, parallelScores, type ScoringPool } from './forest-parallel';
 import { type Matrix } from '../core/matrix';
 import { type Params } from '../params/params';
-import { checkRowsPerTree, savedForestProblem, validateForestOptions } from '../params/forest-params';
+import { checkRowsPerTree, heightLimit, validateForestOptions } from '../params/forest-params';
 import { createRng, sampleWithoutReplacement, type Rng } from '../core/rng';
 import { buildShapTables, treeShap, type ShapExplanation, type ShapTables } from './treeshap';
-import type { IsolationForestJSON } from './forest-json';
+import { decodeForest, encodeForest, type IsolationForestJSON } from './forest-json';
 import { sklearnToForestJSON, type SklearnForestExport } from './sklearn-import';
 
 // the saved form lives in forest-json.ts (so that sklearn-import need not import this module); importers of the forest find it here too
@@ -80,11 +80,6 @@ function selectKth(a: Float64Array, k: number): number {
     else break; // j < k < i: a[k] equals the pivot
   }
   return a[k];
-}
-
-/** The tree height limit ceil(log2 psi) for psi rows per tree (at least 1). */
-function heightLimit(psi: number): number {
-  return Math.max(1, Math.ceil(Math.log2(Math.max(psi, 2))));
 }
 
 /** The common surface of our forest and the ml-isolation-forest adapter. */
@@ -219,31 +214,6 @@ function buildTree(
   };
   grow(0, psi, 0);
   return tree;
-}
-
-function toBase64(a: Int16Array | Int32Array | Float32Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-}
-
-function fromBase64<T extends Int16Array | Int32Array | Float32Array>(
-  s: unknown,
-  Ctor: { new (buffer: ArrayBuffer): T; BYTES_PER_ELEMENT: number },
-  length: number,
-  field: string,
-): T {
-  if (typeof s !== 'string') throw new TypeError(`IsolationForest.${field} must be a base64 string`);
-  const buf = Buffer.from(s, 'base64');
-  if (buf.length !== length * Ctor.BYTES_PER_ELEMENT) {
-    throw new TypeError(`IsolationForest.${field} holds ${buf.length} bytes, expected ${length * Ctor.BYTES_PER_ELEMENT} for ${length} nodes`);
-  }
-  const copy = new ArrayBuffer(buf.length); // aligned copy
-  new Uint8Array(copy).set(buf);
-  return new Ctor(copy);
-}
-
-if (endianness() !== 'LE') {
-  // The base64 model format is little-endian typed arrays; every platform Node 20 ships for is LE.
-  throw new Error('this library stores models as little-endian arrays and needs a little-endian CPU');
 }
 
 /**
@@ -424,7 +394,7 @@ export class IsolationForest implements AnomalyDetector {
       kernel.scores(X.data, 0, X.rows, out, this.norm());
       return out;
     }
-    const sums = this.referencePathLengthSums(X);
+    const sums = referencePathLengthSums(this.flat(), X);
     const norm = this.norm();
     for (let i = 0; i < X.rows; i++) out[i] = -(2 ** (-sums[i] / norm));
     return out;
@@ -438,7 +408,7 @@ export class IsolationForest implements AnomalyDetector {
   pathLengthSums(X: Matrix): Float64Array {
     checkScoringInput(X, this.nFeatures);
     const kernel = this.getKernel();
-    if (kernel === null) return this.referencePathLengthSums(X);
+    if (kernel === null) return referencePathLengthSums(this.flat(), X);
     const out = new Float64Array(X.rows);
     kernel.pathSums(X.data, 0, X.rows, out);
     return out;
@@ -491,123 +461,15 @@ export class IsolationForest implements AnomalyDetector {
     return predictFromDecision(this.decisionFunction(X));
   }
 
-  /** The reference walk in JavaScript (pre-order nodes, one row at a time); tests compare the kernel with it. */
-  referencePathLengthSums(X: Matrix): Float64Array {
-    checkScoringInput(X, this.nFeatures);
-    const { rows: n, cols: d, data } = X;
-    const out = new Float64Array(n);
-    const { feature, threshold, right, leafPath, treeStart } = this;
-    const nTrees = this.nEstimators;
-    // Score in blocks of rows so a block (as float32, like scikit-learn) stays in
-    // cache while every tree walks it.
-    const BLOCK = 512;
-    const block = new Float32Array(BLOCK * d);
-    for (let b0 = 0; b0 < n; b0 += BLOCK) {
-      const m = Math.min(BLOCK, n - b0);
-      block.set(data.subarray(b0 * d, (b0 + m) * d));
-      for (let t = 0; t < nTrees; t++) {
-        const root = treeStart[t];
-        for (let i = 0; i < m; i++) {
-          const base = i * d;
-          let node = root;
-          let f = feature[node];
-          while (f >= 0) {
-            node = block[base + f] <= threshold[node] ? node + 1 : right[node];
-            f = feature[node];
-          }
-          out[b0 + i] += leafPath[node];
-        }
-      }
-    }
-    return out;
-  }
-
   toJSON(): IsolationForestJSON {
-    const local = new Int32Array(this.right.length);
-    for (let t = 0; t < this.nEstimators; t++) {
-      const s = this.treeStart[t];
-      for (let k = s; k < this.treeStart[t + 1]; k++) local[k] = this.feature[k] >= 0 ? this.right[k] - s : this.right[k];
-    }
-    const nodeCounts: number[] = [];
-    for (let t = 0; t < this.nEstimators; t++) nodeCounts.push(this.treeStart[t + 1] - this.treeStart[t]);
-    return {
-      kind: 'IsolationForest',
-      nFeatures: this.nFeatures,
-      nEstimators: this.nEstimators,
-      maxSamples: this.maxSamples,
-      maxDepth: this.maxDepth,
-      contamination: this.contamination,
-      offset: this._offset,
-      seed: this.seed,
-      nodeCounts,
-      feature: toBase64(this.feature),
-      threshold: toBase64(this.threshold),
-      right: toBase64(local),
-    };
+    return encodeForest(this.flat(), { maxSamples: this.maxSamples, contamination: this.contamination, offset: this._offset, seed: this.seed });
   }
 
-  /** Rebuild a model from toJSON() output, checking every field and every tree's structure. */
+  /** Rebuild a model from toJSON() output, checking every field and every tree's structure (see {@link decodeForest}). */
   static fromJSON(json: IsolationForestJSON): IsolationForest {
-    const fail = (msg: string): never => {
-      throw new TypeError(`invalid IsolationForest: ${msg}`);
-    };
-    if (!json || json.kind !== 'IsolationForest') fail('kind must be "IsolationForest"');
-    const posInt = (v: unknown, name: string) => {
-      if (!Number.isInteger(v) || (v as number) < 1) fail(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-      return v as number;
-    };
-    const problem = savedForestProblem(json); // the rules fit applies
-    if (problem) fail(problem);
-    const d = posInt(json.nFeatures, 'nFeatures');
-    if (d > 32767) fail(`nFeatures = ${d} is not allowed; at most 32767 features (fit's limit)`);
-    const nTrees = json.nEstimators;
-    const psi = json.maxSamples;
-    const maxDepth = posInt(json.maxDepth, 'maxDepth');
-    if (maxDepth !== heightLimit(psi)) fail(`maxDepth ${maxDepth} does not match maxSamples ${psi}`);
-    if (typeof json.offset !== 'number' || !Number.isFinite(json.offset)) fail(`offset must be a finite number, got ${json.offset}`);
-    if (!Array.isArray(json.nodeCounts) || json.nodeCounts.length !== nTrees) fail(`nodeCounts must list ${nTrees} trees`);
-    const treeStart = new Int32Array(nTrees + 1);
-    json.nodeCounts.forEach((count, t) => {
-      posInt(count, `nodeCounts[${t}]`);
-      treeStart[t + 1] = treeStart[t] + count;
-    });
-    const total = treeStart[nTrees];
-    const feature = fromBase64(json.feature, Int16Array, total, 'feature');
-    const threshold = fromBase64(json.threshold, Float32Array, total, 'threshold');
-    const right = fromBase64(json.right, Int32Array, total, 'right');
-    for (let t = 0; t < nTrees; t++) {
-      const s = treeStart[t];
-      const e = treeStart[t + 1];
-      // Walk the tree in pre-order: the node after an internal node must be its
-      // left child and `right` must point just past the left subtree. Any
-      // tampering that breaks the shape is caught here, so scoring cannot loop.
-      const stack: Array<[number, number]> = [[0, 0]];
-      let expected = 0;
-      let leaves = 0;
-      while (stack.length > 0) {
-        const [k, depth] = stack.pop()!;
-        if (k !== expected) fail(`tree ${t}: node ${k} out of pre-order`);
-        expected++;
-        const f = feature[s + k];
-        if (f >= 0) {
-          if (f >= d) fail(`tree ${t}, node ${k}: feature ${f} out of range 0..${d - 1}`);
-          if (!Number.isFinite(threshold[s + k])) fail(`tree ${t}, node ${k}: threshold ${threshold[s + k]} is not finite`);
-          if (depth >= maxDepth) fail(`tree ${t}, node ${k}: split below the height limit ${maxDepth}`);
-          const r = right[s + k];
-          if (!(r > k + 1 && r < e - s)) fail(`tree ${t}, node ${k}: right child ${r} out of range`);
-          stack.push([r, depth + 1], [k + 1, depth + 1]);
-        } else {
-          if (f !== -1) fail(`tree ${t}, node ${k}: feature ${f} is neither a feature index nor -1 (leaf)`);
-          if (!(right[s + k] >= 1 && right[s + k] <= psi)) fail(`tree ${t}, node ${k}: leaf size ${right[s + k]} out of range 1..${psi}`);
-          leaves += right[s + k];
-        }
-      }
-      if (expected !== e - s) fail(`tree ${t}: ${e - s} nodes stored but ${expected} reachable`);
-      if (leaves !== psi) fail(`tree ${t}: leaves hold ${leaves} rows, expected maxSamples = ${psi}`);
-      for (let k = s; k < e; k++) if (feature[k] >= 0) right[k] += s;
-    }
-    const leafPath = computeLeafPaths(treeStart, feature, right);
-    return new IsolationForest(d, psi, maxDepth, json.contamination, json.seed, treeStart, feature, threshold, right, leafPath, json.offset);
+    const f = decodeForest(json);
+    const leafPath = computeLeafPaths(f.treeStart, f.feature, f.right);
+    return new IsolationForest(f.nFeatures, f.maxSamples, f.maxDepth, f.contamination, f.seed, f.treeStart, f.feature, f.threshold, f.right, leafPath, f.offset);
   }
 }
 

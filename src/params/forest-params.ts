@@ -137,3 +137,8 @@ export function savedForestProblem(json: Record<ForestParameterKey, unknown>): s
   }
   return undefined;
 }
+
+/** The tree height limit ceil(log2 psi) for psi rows per tree (at least 1): scikit-learn's rule, which fit applies and a saved forest must match. */
+export function heightLimit(psi: number): number {
+  return Math.max(1, Math.ceil(Math.log2(Math.max(psi, 2))));
+}
