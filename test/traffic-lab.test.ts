@@ -12,7 +12,7 @@ import { readFlowFile } from '../src/capture/flow-input';
 import { labelFlows, readGroundTruth } from '../src/capture/ground-truth';
 import { labFiles } from '../src/capture/lab-files';
 import { evaluateCaptures } from '../src/workflow/capture-evaluation';
-import { LAB_DEBIAN_PACKAGES } from '../src/lab/packages';
+import { LAB_DEBIAN_PACKAGES, LAB_TOOLS, which } from '../src/lab/packages';
 
 /** Drives the real command (dist/cli/traffic-lab.js, built by pretest) as a subprocess. */
 const CLI = join(__dirname, '..', 'dist', 'cli', 'traffic-lab.js');
@@ -22,6 +22,9 @@ function skipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root';
   const r = spawnSync('unshare', ['--net', '--pid', '--fork', '--kill-child', '--mount-proc', 'true'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return `unshare cannot create namespaces here (${r.error?.message ?? r.stderr.trim()})`;
+  // a user's machine need not have the lab's tools; CI does (the test below checks that .ci/run installs them)
+  const missing = LAB_TOOLS.find((t) => which(t.command) === undefined);
+  if (missing) return `${missing.command} is not installed (Debian package ${missing.debianPackage}; the lab needs ${LAB_DEBIAN_PACKAGES.join(' ')})`;
   return undefined;
 }
 const skip = skipReason();
