@@ -185,11 +185,11 @@ export async function runCaptureEvaluate(argv: readonly string[]): Promise<numbe
       process.stdout.write(args.json ? `${JSON.stringify(results)}\n` : `train ${args.train}, test ${args.test}\n${formatComparison(results)}\n`);
       return 0;
     }
-    const e = evaluateCaptures(train, test, { ...options, features: args.features, log1p: args.log1p });
+    const pc = prepareCaptures(train, test, { ...options, features: args.features, log1p: args.log1p });
+    const e = evaluateCaptures(train, test, { ...options, features: args.features, log1p: args.log1p, prepared: pc });
     process.stdout.write(args.json ? `${JSON.stringify(e)}\n` : `train ${args.train}, test ${args.test}\n${formatCaptureEvaluation(e)}\n`);
     let model: RunOutcome['model'] = null;
     if (args.saveModel) {
-      const pc = prepareCaptures(train, test, { ...options, features: args.features, log1p: args.log1p });
       try {
         const saved = saveBundle(args.saveModel, captureBundle(pc, 0, args.fpr[0]!));
         model = { path: recordedPath(saved.path), checksum: saved.checksum };

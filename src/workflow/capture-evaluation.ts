@@ -39,9 +39,9 @@ export interface CaptureEvaluationOptions {
   validationFraction?: number;
   /** forest seeds (default 0..4) */
   seeds?: readonly number[];
-  /** default CAPTURE_FOREST (300 trees) */
   /** false-positive rates on the validation flows (default 1%) */
   fprTargets?: readonly number[];
+  /** default CAPTURE_FOREST (300 trees) */
   forest?: ForestSettings;
 }
 
@@ -119,10 +119,11 @@ export function prepareCaptures(train: LabelledFlows, test: LabelledFlows, optio
 
 
 /** Runs the protocol over the seeds; see the module comment. */
-export function evaluateCaptures(train: LabelledFlows, test: LabelledFlows, options: CaptureEvaluationOptions = {}): CaptureEvaluation {
+export function evaluateCaptures(train: LabelledFlows, test: LabelledFlows, options: CaptureEvaluationOptions & { prepared?: PreparedCaptures } = {}): CaptureEvaluation {
   const seeds = [...(options.seeds ?? [0, 1, 2, 3, 4])];
   const targets = options.fprTargets ?? [0.01];
-  const pc = prepareCaptures(train, test, options);
+  // a caller that also saves a bundle prepares once and passes it (made from these captures and options)
+  const pc = options.prepared ?? prepareCaptures(train, test, options);
   const t = pc.prepared.test;
   const episodes: string[] = [];
   const episodeFlows: Record<string, number> = {};
