@@ -55,6 +55,64 @@ const H_ORIG_RST = 32;
 const H_RESP_RST = 64;
 const H_RESP_SYN_ONLY = 128; // the responder sent a SYN-ACK before any originator SYN was seen
 
+/**
+ * One direction's running statistics of a flow (bidirectional, src2dst or
+ * dst2src): first and last packet time, packets, bytes, and the minimum, mean,
+ * M2 (Welford's sum of squared deviations) and maximum of the packet sizes and
+ * of the inter-arrival times. The same statements, in the same order, as
+ * nfstream's C code, so the doubles come out the same.
+ */
+class DirectionStats {
+  first = 0;
+  last = 0;
+  packets = 0;
+  bytes = 0;
+  minPs = 0;
+  meanPs = 0;
+  m2Ps = 0;
+  maxPs = 0;
+  minPiat = 0;
+  meanPiat = 0;
+  m2Piat = 0;
+  maxPiat = 0;
+
+  /** the direction's first packet */
+  start(t: number, size: number): void {
+    this.first = this.last = t;
+    this.packets = 1;
+    this.bytes = size;
+    this.minPs = this.meanPs = this.maxPs = size;
+  }
+
+  /** a later packet of the direction */
+  add(t: number, size: number): void {
+    const piat = t - this.last;
+    this.packets++;
+    this.last = t;
+    this.bytes += size;
+    if (size > this.maxPs) this.maxPs = size;
+    if (size < this.minPs) this.minPs = size;
+    let mean = this.meanPs;
+    this.meanPs += (size - mean) / this.packets;
+    this.m2Ps += (size - mean) * (size - this.meanPs);
+    if (this.packets === 2) {
+      this.minPiat = this.meanPiat = this.maxPiat = piat;
+    } else {
+      if (piat > this.maxPiat) this.maxPiat = piat;
+      if (piat < this.minPiat) this.minPiat = piat;
+      mean = this.meanPiat;
+      this.meanPiat += (piat - mean) / (this.packets - 1);
+      this.m2Piat += (piat - mean) * (piat - this.meanPiat);
+    }
+  }
+
+  reset(): void {
+    this.first = this.last = this.packets = this.bytes = 0;
+    this.minPs = this.meanPs = this.m2Ps = this.maxPs = 0;
+    this.minPiat = this.meanPiat = this.m2Piat = this.maxPiat = 0;
+  }
+}
+
 /** One flow being metered: nfstream's C structure, as a fixed-shape object. */
 class Flow {
   // identity
@@ -74,44 +132,10 @@ class Flow {
   hash = 0;
   history = 0;
 
-  biFirst = 0;
-  biLast = 0;
-  biPackets = 0;
-  biBytes = 0;
-  sdFirst = 0;
-  sdLast = 0;
-  sdPackets = 0;
-  sdBytes = 0;
-  dsFirst = 0;
-  dsLast = 0;
-  dsPackets = 0;
-  dsBytes = 0;
-
-  biMinPs = 0;
-  biMeanPs = 0;
-  biM2Ps = 0;
-  biMaxPs = 0;
-  sdMinPs = 0;
-  sdMeanPs = 0;
-  sdM2Ps = 0;
-  sdMaxPs = 0;
-  dsMinPs = 0;
-  dsMeanPs = 0;
-  dsM2Ps = 0;
-  dsMaxPs = 0;
-
-  biMinPiat = 0;
-  biMeanPiat = 0;
-  biM2Piat = 0;
-  biMaxPiat = 0;
-  sdMinPiat = 0;
-  sdMeanPiat = 0;
-  sdM2Piat = 0;
-  sdMaxPiat = 0;
-  dsMinPiat = 0;
-  dsMeanPiat = 0;
-  dsM2Piat = 0;
-  dsMaxPiat = 0;
+  /** the running statistics of the flow's three directions (nfstream's bidirectional_, src2dst_, dst2src_ fields) */
+  readonly bi = new DirectionStats();
+  readonly sd = new DirectionStats();
+  readonly ds = new DirectionStats();
 
   /** flag counts: [direction 0 bi, 1 src2dst, 2 dst2src][flag in nfstream's order syn,cwr,ece,urg,ack,psh,rst,fin] */
   readonly flags: number[] = new Array<number>(24).fill(0);
@@ -126,42 +150,9 @@ class Flow {
     this.expirationId = 0;
     this.hash = 0;
     this.history = 0;
-    this.biFirst = 0;
-    this.biLast = 0;
-    this.biPackets = 0;
-    this.biBytes = 0;
-    this.sdFirst = 0;
-    this.sdLast = 0;
-    this.sdPackets = 0;
-    this.sdBytes = 0;
-    this.dsFirst = 0;
-    this.dsLast = 0;
-    this.dsPackets = 0;
-    this.dsBytes = 0;
-    this.biMinPs = 0;
-    this.biMeanPs = 0;
-    this.biM2Ps = 0;
-    this.biMaxPs = 0;
-    this.sdMinPs = 0;
-    this.sdMeanPs = 0;
-    this.sdM2Ps = 0;
-    this.sdMaxPs = 0;
-    this.dsMinPs = 0;
-    this.dsMeanPs = 0;
-    this.dsM2Ps = 0;
-    this.dsMaxPs = 0;
-    this.biMinPiat = 0;
-    this.biMeanPiat = 0;
-    this.biM2Piat = 0;
-    this.biMaxPiat = 0;
-    this.sdMinPiat = 0;
-    this.sdMeanPiat = 0;
-    this.sdM2Piat = 0;
-    this.sdMaxPiat = 0;
-    this.dsMinPiat = 0;
-    this.dsMeanPiat = 0;
-    this.dsM2Piat = 0;
-    this.dsMaxPiat = 0;
+    this.bi.reset();
+    this.sd.reset();
+    this.ds.reset();
     this.flags.fill(0);
   }
 }
@@ -378,8 +369,8 @@ export class FlowMeter {
     while ((flow = this.slots[i]!) !== null && (flow.hash !== hash || !sameFlow(flow, p))) i = (i + 1) & this.mask;
     if (flow === null) {
       this.create(hash, p);
-    } else if (p.timeMs - flow.biLast >= this.idle || p.timeMs - flow.biFirst >= this.active) {
-      flow.expirationId = p.timeMs - flow.biLast >= this.idle ? 0 : 1;
+    } else if (p.timeMs - flow.bi.last >= this.idle || p.timeMs - flow.bi.first >= this.active) {
+      flow.expirationId = p.timeMs - flow.bi.last >= this.idle ? 0 : 1;
       this.unlink(flow);
       this.removeSlot(i);
       this.emit(flow);
@@ -407,7 +398,7 @@ export class FlowMeter {
 
   private scanIdle(): void {
     let scanned = 0;
-    while (scanned < SCAN_BUDGET && this.head !== null && this.tick - this.idle >= this.head.biLast) {
+    while (scanned < SCAN_BUDGET && this.head !== null && this.tick - this.idle >= this.head.bi.last) {
       const f = this.head;
       this.unlink(f);
       this.remove(f);
@@ -433,14 +424,8 @@ export class FlowMeter {
     f.srcPort = p.srcPort;
     f.dstPort = p.dstPort;
     const size = packetSize(p, this.accounting);
-    f.biFirst = f.biLast = p.timeMs;
-    f.biPackets = 1;
-    f.biBytes = size;
-    f.biMinPs = f.biMeanPs = f.biMaxPs = size;
-    f.sdFirst = f.sdLast = p.timeMs;
-    f.sdPackets = 1;
-    f.sdBytes = size;
-    f.sdMinPs = f.sdMeanPs = f.sdMaxPs = size;
+    f.bi.start(p.timeMs, size);
+    f.sd.start(p.timeMs, size);
     addFlags(f.flags, 0, p.tcpFlags);
     addFlags(f.flags, 8, p.tcpFlags);
     if (p.protocol === 6) updateHistory(f, true, p.tcpFlags);
@@ -464,72 +449,16 @@ export class FlowMeter {
         }
       }
     }
-    // bidirectional: the same statements, in the same order, as nfstream's C code
-    const biPiat = t - f.biLast;
-    f.biPackets++;
-    f.biLast = t;
-    f.biBytes += size;
+    // nfstream's order: the bidirectional statistics, then the packet's direction
+    f.bi.add(t, size);
     addFlags(f.flags, 0, p.tcpFlags);
-    if (size > f.biMaxPs) f.biMaxPs = size;
-    if (size < f.biMinPs) f.biMinPs = size;
-    let mean = f.biMeanPs;
-    f.biMeanPs += (size - mean) / f.biPackets;
-    f.biM2Ps += (size - mean) * (size - f.biMeanPs);
-    if (f.biPackets === 2) {
-      f.biMinPiat = f.biMeanPiat = f.biMaxPiat = biPiat;
-    } else {
-      if (biPiat > f.biMaxPiat) f.biMaxPiat = biPiat;
-      if (biPiat < f.biMinPiat) f.biMinPiat = biPiat;
-      mean = f.biMeanPiat;
-      f.biMeanPiat += (biPiat - mean) / (f.biPackets - 1);
-      f.biM2Piat += (biPiat - mean) * (biPiat - f.biMeanPiat);
-    }
     if (forward) {
-      f.sdPackets++;
-      const piat = t - f.sdLast;
-      f.sdLast = t;
-      f.sdBytes += size;
-      if (size > f.sdMaxPs) f.sdMaxPs = size;
-      if (size < f.sdMinPs) f.sdMinPs = size;
-      mean = f.sdMeanPs;
-      f.sdMeanPs += (size - mean) / f.sdPackets;
-      f.sdM2Ps += (size - mean) * (size - f.sdMeanPs);
+      f.sd.add(t, size);
       addFlags(f.flags, 8, p.tcpFlags);
-      if (f.sdPackets === 2) {
-        f.sdMinPiat = f.sdMeanPiat = f.sdMaxPiat = piat;
-      } else {
-        if (piat > f.sdMaxPiat) f.sdMaxPiat = piat;
-        if (piat < f.sdMinPiat) f.sdMinPiat = piat;
-        mean = f.sdMeanPiat;
-        f.sdMeanPiat += (piat - mean) / (f.sdPackets - 1);
-        f.sdM2Piat += (piat - mean) * (piat - f.sdMeanPiat);
-      }
     } else {
-      f.dsPackets++;
-      f.dsBytes += size;
-      if (f.dsPackets === 1) {
-        f.dsFirst = f.dsLast = t;
-        f.dsMinPs = f.dsMeanPs = f.dsMaxPs = size;
-        addFlags(f.flags, 16, p.tcpFlags);
-      } else {
-        const piat = t - f.dsLast;
-        f.dsLast = t;
-        if (size > f.dsMaxPs) f.dsMaxPs = size;
-        if (size < f.dsMinPs) f.dsMinPs = size;
-        mean = f.dsMeanPs;
-        f.dsMeanPs += (size - mean) / f.dsPackets;
-        f.dsM2Ps += (size - mean) * (size - f.dsMeanPs);
-        addFlags(f.flags, 16, p.tcpFlags);
-        if (f.dsPackets === 2) {
-          f.dsMinPiat = f.dsMeanPiat = f.dsMaxPiat = piat;
-        } else {
-          if (piat > f.dsMaxPiat) f.dsMaxPiat = piat;
-          if (piat < f.dsMinPiat) f.dsMinPiat = piat;
-          mean = f.dsMeanPiat;
-          f.dsMeanPiat += (piat - mean) / (f.dsPackets - 1);
-          f.dsM2Piat += (piat - mean) * (piat - f.dsMeanPiat);
-        }
-      }
+      if (f.ds.packets === 0) f.ds.start(t, size);
+      else f.ds.add(t, size);
+      addFlags(f.flags, 16, p.tcpFlags);
     }
     if (p.protocol === 6) updateHistory(f, forward, p.tcpFlags);
   }
@@ -614,45 +543,45 @@ function flowRecordOf(f: Flow): FlowRecord {
     ip_version: f.ipVersion,
     vlan_id: f.vlanId,
     expiration_id: f.expirationId,
-    bidirectional_first_seen_ms: f.biFirst,
-    bidirectional_last_seen_ms: f.biLast,
-    bidirectional_duration_ms: f.biLast - f.biFirst,
-    bidirectional_packets: f.biPackets,
-    bidirectional_bytes: f.biBytes,
-    src2dst_first_seen_ms: f.sdFirst,
-    src2dst_last_seen_ms: f.sdLast,
-    src2dst_duration_ms: f.sdLast - f.sdFirst,
-    src2dst_packets: f.sdPackets,
-    src2dst_bytes: f.sdBytes,
-    dst2src_first_seen_ms: f.dsFirst,
-    dst2src_last_seen_ms: f.dsLast,
-    dst2src_duration_ms: f.dsLast - f.dsFirst,
-    dst2src_packets: f.dsPackets,
-    dst2src_bytes: f.dsBytes,
-    bidirectional_min_ps: f.biMinPs,
-    bidirectional_mean_ps: f.biMeanPs,
-    bidirectional_stddev_ps: stddev(f.biM2Ps, f.biPackets, 1),
-    bidirectional_max_ps: f.biMaxPs,
-    src2dst_min_ps: f.sdMinPs,
-    src2dst_mean_ps: f.sdMeanPs,
-    src2dst_stddev_ps: stddev(f.sdM2Ps, f.sdPackets, 1),
-    src2dst_max_ps: f.sdMaxPs,
-    dst2src_min_ps: f.dsMinPs,
-    dst2src_mean_ps: f.dsMeanPs,
-    dst2src_stddev_ps: stddev(f.dsM2Ps, f.dsPackets, 1),
-    dst2src_max_ps: f.dsMaxPs,
-    bidirectional_min_piat_ms: f.biMinPiat,
-    bidirectional_mean_piat_ms: f.biMeanPiat,
-    bidirectional_stddev_piat_ms: stddev(f.biM2Piat, f.biPackets, 2),
-    bidirectional_max_piat_ms: f.biMaxPiat,
-    src2dst_min_piat_ms: f.sdMinPiat,
-    src2dst_mean_piat_ms: f.sdMeanPiat,
-    src2dst_stddev_piat_ms: stddev(f.sdM2Piat, f.sdPackets, 2),
-    src2dst_max_piat_ms: f.sdMaxPiat,
-    dst2src_min_piat_ms: f.dsMinPiat,
-    dst2src_mean_piat_ms: f.dsMeanPiat,
-    dst2src_stddev_piat_ms: stddev(f.dsM2Piat, f.dsPackets, 2),
-    dst2src_max_piat_ms: f.dsMaxPiat,
+    bidirectional_first_seen_ms: f.bi.first,
+    bidirectional_last_seen_ms: f.bi.last,
+    bidirectional_duration_ms: f.bi.last - f.bi.first,
+    bidirectional_packets: f.bi.packets,
+    bidirectional_bytes: f.bi.bytes,
+    src2dst_first_seen_ms: f.sd.first,
+    src2dst_last_seen_ms: f.sd.last,
+    src2dst_duration_ms: f.sd.last - f.sd.first,
+    src2dst_packets: f.sd.packets,
+    src2dst_bytes: f.sd.bytes,
+    dst2src_first_seen_ms: f.ds.first,
+    dst2src_last_seen_ms: f.ds.last,
+    dst2src_duration_ms: f.ds.last - f.ds.first,
+    dst2src_packets: f.ds.packets,
+    dst2src_bytes: f.ds.bytes,
+    bidirectional_min_ps: f.bi.minPs,
+    bidirectional_mean_ps: f.bi.meanPs,
+    bidirectional_stddev_ps: stddev(f.bi.m2Ps, f.bi.packets, 1),
+    bidirectional_max_ps: f.bi.maxPs,
+    src2dst_min_ps: f.sd.minPs,
+    src2dst_mean_ps: f.sd.meanPs,
+    src2dst_stddev_ps: stddev(f.sd.m2Ps, f.sd.packets, 1),
+    src2dst_max_ps: f.sd.maxPs,
+    dst2src_min_ps: f.ds.minPs,
+    dst2src_mean_ps: f.ds.meanPs,
+    dst2src_stddev_ps: stddev(f.ds.m2Ps, f.ds.packets, 1),
+    dst2src_max_ps: f.ds.maxPs,
+    bidirectional_min_piat_ms: f.bi.minPiat,
+    bidirectional_mean_piat_ms: f.bi.meanPiat,
+    bidirectional_stddev_piat_ms: stddev(f.bi.m2Piat, f.bi.packets, 2),
+    bidirectional_max_piat_ms: f.bi.maxPiat,
+    src2dst_min_piat_ms: f.sd.minPiat,
+    src2dst_mean_piat_ms: f.sd.meanPiat,
+    src2dst_stddev_piat_ms: stddev(f.sd.m2Piat, f.sd.packets, 2),
+    src2dst_max_piat_ms: f.sd.maxPiat,
+    dst2src_min_piat_ms: f.ds.minPiat,
+    dst2src_mean_piat_ms: f.ds.meanPiat,
+    dst2src_stddev_piat_ms: stddev(f.ds.m2Piat, f.ds.packets, 2),
+    dst2src_max_piat_ms: f.ds.maxPiat,
     bidirectional_syn_packets: c[0]!,
     bidirectional_cwr_packets: c[1]!,
     bidirectional_ece_packets: c[2]!,
@@ -677,7 +606,7 @@ function flowRecordOf(f: Flow): FlowRecord {
     dst2src_psh_packets: c[21]!,
     dst2src_rst_packets: c[22]!,
     dst2src_fin_packets: c[23]!,
-    conn_state: connectionState(f.protocol, f.history, f.dsPackets),
+    conn_state: connectionState(f.protocol, f.history, f.ds.packets),
     service: serviceByPort(f.protocol, f.dstPort),
     tcp_established: f.protocol === 6 && (f.history & (H_ORIG_SYN | H_RESP_SYNACK | H_ORIG_ACK)) === (H_ORIG_SYN | H_RESP_SYNACK | H_ORIG_ACK) ? 1 : 0,
     // the window fields are set later (capture/windows.ts); created here so every record
