@@ -5,7 +5,7 @@
  * are identical, feature for feature, to records of another (label noise: no
  * detector can tell them apart).
  */
-import type { FlowRecords } from './flows';
+import { categoricalColumn, countBy, type FlowRecords } from './flows';
 
 /** One numeric feature in one set of records. */
 export interface FeatureRange {
@@ -98,13 +98,7 @@ export interface CategoryCount {
  * common first): which categories an encoder fitted on the training set knows.
  */
 export function categoryCounts(train: FlowRecords, test: FlowRecords, column: string): CategoryCount[] {
-  const count = (r: FlowRecords) => {
-    const k = r.categoricalNames.indexOf(column);
-    if (k < 0) throw new RangeError(`${r.source} has no categorical column ${JSON.stringify(column)} (categorical: ${r.categoricalNames.join(', ')})`);
-    const m = new Map<string, number>();
-    for (const v of r.categorical[k]) m.set(v, (m.get(v) ?? 0) + 1);
-    return m;
-  };
+  const count = (r: FlowRecords) => new Map(countBy(categoricalColumn(r, column)).map((c) => [c.value, c.count] as const));
   const tr = count(train);
   const te = count(test);
   const values = [...new Set([...tr.keys(), ...te.keys()])];
@@ -125,13 +119,7 @@ export interface NovelAttacks {
 
 export function novelAttacks(train: FlowRecords, test: FlowRecords): NovelAttacks {
   const known = new Set(train.attack);
-  const m = new Map<string, number>();
-  let attacks = 0;
-  for (let i = 0; i < test.rows; i++) {
-    if (test.y[i] !== -1) continue;
-    attacks++;
-    if (!known.has(test.attack[i])) m.set(test.attack[i], (m.get(test.attack[i]) ?? 0) + 1);
-  }
-  const names = [...m.entries()].map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1));
-  return { names, records: names.reduce((s, c) => s + c.count, 0), attacks };
+  const attackNames = test.attack.filter((_, i) => test.y[i] === -1);
+  const names = countBy(attackNames.filter((a) => !known.has(a)));
+  return { names, records: names.reduce((s, c) => s + c.count, 0), attacks: attackNames.length };
 }

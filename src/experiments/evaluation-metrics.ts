@@ -18,11 +18,11 @@ function put(out: Record<string, number>, name: string, v: number): void {
   if (Number.isFinite(v) && RUN_NAME_PATTERN.test(name)) out[name] = v;
 }
 
-/** One false-positive target's detection: overall, the false-positive rate reached (as `fprMetric`), and per group. */
-function putDetection(out: Record<string, number>, target: string, detectionRate: Spread, fprMetric: string, fpr: Spread, perGroup: Record<string, Spread>): void {
-  put(out, `detectionRate.${fprName(target)}`, detectionRate.mean);
-  put(out, `${fprMetric}.${fprName(target)}`, fpr.mean);
-  for (const [group, s] of Object.entries(perGroup)) put(out, `detectionRate.${fprName(target)}.${part(group)}`, s.mean);
+/** One false-positive target's detection: overall, the false-positive rate reached (as `fprMetric`), and per group; every name after `prefix` ('' or e.g. `validated.`). */
+function putDetection(out: Record<string, number>, target: string, detectionRate: Spread, fprMetric: string, fpr: Spread, perGroup: Record<string, Spread>, prefix = ''): void {
+  put(out, `${prefix}detectionRate.${fprName(target)}`, detectionRate.mean);
+  put(out, `${prefix}${fprMetric}.${fprName(target)}`, fpr.mean);
+  for (const [group, s] of Object.entries(perGroup)) put(out, `${prefix}detectionRate.${fprName(target)}.${part(group)}`, s.mean);
 }
 
 /** Metrics of `npm run evaluate` on labelled records (NSL-KDD or CSV). */
@@ -51,9 +51,7 @@ export function captureMetrics(e: CaptureEvaluation): Record<string, number> {
 
 /** Metrics of thresholds set on held-out normal training records (`npm run evaluate -- --validate`), under `validated.`: `validated.detectionRate.fpr_1pct`, `validated.testFpr.fpr_1pct`. */
 export function validatedMetrics(v: ValidatedDetection): Record<string, number> {
-  const inner: Record<string, number> = {};
-  for (const [k, d] of Object.entries(v.perTarget)) putDetection(inner, k, d.detectionRate, 'testFpr', d.testFpr, d.perFamily);
   const out: Record<string, number> = {};
-  for (const [name, value] of Object.entries(inner)) put(out, `validated.${name}`, value);
+  for (const [k, d] of Object.entries(v.perTarget)) putDetection(out, k, d.detectionRate, 'testFpr', d.testFpr, d.perFamily, 'validated.');
   return out;
 }

@@ -68,14 +68,7 @@ export interface ForestMeta {
 }
 
 /** The node arrays of a checked saved forest (right children as absolute indices), with its meta data: what the forest is rebuilt from. */
-export interface DecodedForest extends ForestMeta {
-  nFeatures: number;
-  maxDepth: number;
-  treeStart: Int32Array;
-  feature: Int16Array;
-  threshold: Float32Array;
-  right: Int32Array;
-}
+export interface DecodedForest extends ForestMeta, Omit<FlatForest, 'leafPath'> {}
 
 /** The saved form of a forest's flat arrays (right children stored relative to their tree). */
 export function encodeForest(flat: FlatForest, meta: ForestMeta): IsolationForestJSON {

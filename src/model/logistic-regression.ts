@@ -150,14 +150,17 @@ export class LogisticRegression {
         return new LogisticRegression(beta.slice(0, d), beta[d], iter);
       }
       // backtracking (Armijo): Newton's full step can overshoot far from the optimum
+      // the last objective() evaluated is the accepted trial's, so the margins already belong to it
       let t = 1;
+      let fTrial = f;
       for (let k = 0; k < 60; k++) {
         for (let j = 0; j < m; j++) trial[j] = beta[j] - t * step[j];
-        if (objective(trial) <= f - 1e-4 * t * slope) break;
+        fTrial = objective(trial);
+        if (fTrial <= f - 1e-4 * t * slope) break;
         t /= 2;
       }
       beta.set(trial);
-      f = objective(beta); // refreshes the margins for the next iteration
+      f = fTrial;
     }
     throw new RangeError(`logistic regression did not converge in ${maxIter} Newton iterations`);
   }

@@ -3,7 +3,7 @@
  * library's results so that a notebook cell is one call: the counting, the
  * grouping and the selection live here, where the tests reach them.
  */
-import type { FlowRecords } from '../data/flows';
+import { countBy, type FlowRecords } from '../data/flows';
 import type { CategoryCount, FeatureRange, IdenticalRecords, NovelAttacks } from '../data/flow-stats';
 import { baseRate } from '../eval/metrics';
 import { alertDrivers, describeDriver, featureImportance, type FeatureImportance, type RecordExplanations } from '../explain/alerts';
@@ -17,11 +17,7 @@ const count = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** Records per class (normal, then the attack families) in both files, with their shares. */
 export function classCountRows(train: FlowRecords, test: FlowRecords): TableRow[] {
-  const tally = (r: FlowRecords) => {
-    const m = new Map<string, number>();
-    for (const f of r.family) m.set(f, (m.get(f) ?? 0) + 1);
-    return m;
-  };
+  const tally = (r: FlowRecords) => new Map(countBy(r.family).map((c) => [c.value, c.count] as const));
   const tr = tally(train);
   const te = tally(test);
   return ['normal', ...familyOrder([...train.family, ...test.family])].map((f) => ({

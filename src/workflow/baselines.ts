@@ -5,6 +5,7 @@
  * held-out normal training records, never on the test file).
  */
 import { rocAuc, ratesAtThreshold, thresholdAtFpr } from '../eval/metrics';
+import type { Matrix } from '../core/matrix';
 import type { FlowRecords } from '../data/flows';
 import { LogisticRegression } from '../model/logistic-regression';
 import { familyOrder, fitAndScoreTest, prepareRealTraffic, REAL_TRAFFIC_FOREST, validationSplit, type ForestSettings } from './real-traffic';
@@ -87,11 +88,14 @@ export function baselineComparison(trainFile: FlowRecords, test: FlowRecords, op
     return { name, usesLabels, ...extra, testFpr: rates.fpr, detectionRate: rates.detectionRate, perFamily, known: byNovelty.known ?? NaN, novel: byNovelty.novel ?? NaN, flagged: flags.reduce((a, f) => a + f, 0) };
   };
   // a score (lower = more anomalous) with its threshold set on the held-out normal records' scores
+  const share = (flags: Uint8Array) => flags.reduce((a, f) => a + f, 0) / flags.length;
   const thresholded = (testScores: Float64Array, validationScores: Float64Array) => {
     const threshold = thresholdAtFpr(validationScores, fprTarget);
+    const validationFlags = Uint8Array.from(validationScores, (s) => (s < threshold ? 1 : 0));
     return {
       flags: Uint8Array.from(testScores, (s) => (s < threshold ? 1 : 0)),
-      validationFpr: validationScores.reduce((n, s) => n + (s < threshold ? 1 : 0), 0) / validationScores.length,
+      validationFlags,
+      validationFpr: share(validationFlags),
       rocAuc: rocAuc(test.y, Float64Array.from(testScores, (s) => -s), { posLabel: -1 }),
     };
   };
@@ -99,22 +103,19 @@ export function baselineComparison(trainFile: FlowRecords, test: FlowRecords, op
   const prepared = prepareRealTraffic(split.fit, test, { trainOn: 'all', encoding: 'onehot', log1p: true });
   const forestRun = fitAndScoreTest(prepared, seed, options.forest ?? REAL_TRAFFIC_FOREST);
   const encodedValidation = prepared.encoder.transform(split.validation).X;
-  const forestValidation = forestRun.forest.scoreSamples(prepared.scaler.transform(encodedValidation));
-  const forest = thresholded(forestRun.testScores, forestValidation);
+  const forest = thresholded(forestRun.testScores, forestRun.forest.scoreSamples(prepared.scaler.transform(encodedValidation)));
   const ruleOf = (r: FlowRecords) => Uint8Array.from({ length: r.rows }, (_, i) => (r.numeric.data[i * r.numeric.cols + j] > 0 ? 1 : 0));
-  const share = (flags: Uint8Array) => flags.reduce((a, f) => a + f, 0) / flags.length;
   const rule = ruleOf(test);
   const ruleValidation = ruleOf(split.validation);
   const unseen = prepared.encoder.unseenMask(prepared.encoder.transform(test).X.data, test.rows);
   const unseenValidation = prepared.encoder.unseenMask(encodedValidation.data, split.validation.rows);
   const either = Uint8Array.from(forest.flags, (f, i) => f | rule[i] | unseen[i]);
-  const forestThreshold = thresholdAtFpr(forestValidation, fprTarget);
-  const eitherValidation = Uint8Array.from(forestValidation, (s, i) => (s < forestThreshold ? 1 : 0) | ruleValidation[i] | unseenValidation[i]);
+  const eitherValidation = Uint8Array.from(forest.validationFlags, (f, i) => f | ruleValidation[i] | unseenValidation[i]);
 
   const supervised = prepareRealTraffic(split.labelled, test, { trainOn: 'all', encoding: 'onehot', log1p: true });
   const target = Uint8Array.from(split.labelled.y, (v) => (v === -1 ? 1 : 0));
   const model = LogisticRegression.fit(supervised.trainX, target, { C: options.C ?? 1 });
-  const negProbability = (X: Parameters<LogisticRegression['predictProbability']>[0]) => model.predictProbability(X).map((p) => -p);
+  const negProbability = (X: Matrix) => model.predictProbability(X).map((p) => -p);
   const lr = thresholded(negProbability(supervised.testX), negProbability(supervised.scaler.transform(supervised.encoder.transform(split.validation).X)));
 
   return {

@@ -8,7 +8,7 @@
 import { modelInput } from '../model/model-input';
 import { createMatrix, type Matrix } from '../core/matrix';
 import { DEFAULT_PARAMS, type Params } from '../params/params';
-import { averagePrecision, precisionRecallFscoreSupport, ratesAtThreshold, rocAuc, summarizeDetection, thresholdAtFpr } from '../eval/metrics';
+import { averagePrecision, labelsAtThreshold, precisionRecallFscoreSupport, ratesAtThreshold, rocAuc, summarizeDetection, thresholdAtFpr } from '../eval/metrics';
 import { createRng } from '../core/rng';
 import { ATTACK_FAMILIES, filterFlowRecords, type FlowRecords } from '../data/flows';
 import { RecordEncoder, type CategoricalEncoding, type UnseenCategories } from '../model/encoder';
@@ -178,8 +178,7 @@ export function fitAndScoreTest(prepared: PreparedTraffic, seed: number, forest:
 /** Metrics of one set of test scores (shared by our forest and scikit-learn's in bench:real). */
 export function scoreMetrics(test: FlowRecords, scores: ArrayLike<number>, offset: number, fprTargets: readonly number[] = [0.01, 0.05]): Omit<SeedResult, 'seed' | 'fitMs' | 'scoreMs'> {
   const neg = Float64Array.from(scores, (s) => -s);
-  const pred = new Int8Array(scores.length);
-  for (let i = 0; i < scores.length; i++) pred[i] = scores[i] - offset < 0 ? -1 : 1;
+  const pred = labelsAtThreshold(scores, offset);
   const prf = precisionRecallFscoreSupport(test.y, pred, { labels: [-1] });
   return {
     rocAuc: rocAuc(test.y, neg, { posLabel: -1 }),
