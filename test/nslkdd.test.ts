@@ -277,6 +277,46 @@ describe('the model bundle with an encoder (schema 2)', () => {
     expect(Array.from(modelInput(model, X).data)).toEqual(Array.from(model.scaler.transform((model.encoder as RecordEncoder).applyLog1p(X)).data));
     expectAlertBytes(model, buf, lines.length);
   });
+  it('parseBytes takes the plain NSL-KDD lines from their bytes with the values parse gives, and leaves every other line to parse', () => {
+    const model = loadBundle(join(dir, 'nsl-model.json'));
+    const enc = model.encoder as RecordEncoder;
+    const w = model.scaler.nFeatures;
+    const test = readTextFile(join(NSL_KDD_DATA_DIR, 'KDDTest+.txt.gz')).trimEnd().split('\n').slice(0, 3000);
+    const awkward = [
+      line({ 2: 'gopher' }), // a category the model never saw: parse counts it
+      line({ 1: 'tcp ' }), // a space
+      line({ 2: 'prívate' }), // not ASCII
+      line({ 4: '1e3' }), line({ 4: '-5' }), line({ 4: '' }), line({ 4: '1234567890123456' }), line({ 24: '.5' }), line({ 24: '5.' }),
+      line({}, 41), line({}, 42), `${line()},extra`, line({}, 40), '', 'duration,protocol_type',
+    ];
+    const lines = [...test, ...awkward];
+    const viaText = new EncodedRecordParser(enc, 'csv');
+    const viaBytes = new EncodedRecordParser(enc, 'csv');
+    const a = new Float64Array(w);
+    const b = new Float64Array(w);
+    let fromBytes = 0;
+    lines.forEach((l, i) => {
+      const outcome = viaText.parse(l, a, 0);
+      const bytes = Buffer.from(`#${l}#`); // inside a larger buffer, as in a LineBlock
+      if (i > 0 && viaBytes.parseBytes(bytes, 1, bytes.length - 1, b, 0)) {
+        fromBytes++;
+        expect(outcome, `line ${i}: ${l}`).toEqual({ kind: 'record' });
+        expect(Array.from(b), `line ${i}`).toEqual(Array.from(a));
+      } else {
+        expect(viaBytes.parse(l, b, 0), `line ${i}`).toEqual(outcome);
+      }
+    });
+    // the test lines are plain but for the unseen categories (which parse counts); of the awkward lines the two
+    // decimals without a digit on one side (the text path takes them too, with the same values) and the two shorter lines
+    const plainTest = test.length - 1 - test.slice(1).filter((l) => l.split(',').slice(1, 4).some((v, k) => !enc.codes[k + 1]!.has(v))).length;
+    expect(fromBytes).toBe(plainTest + 4);
+    const awkwardFromBytes = awkward.filter((l) => {
+      const bytes = Buffer.from(l);
+      return viaBytes.parseBytes(bytes, 0, bytes.length, b, 0);
+    });
+    expect(awkwardFromBytes).toEqual([line({ 24: '.5' }), line({ 24: '5.' }), line({}, 41), line({}, 42)]);
+    expect(viaBytes.unseen).toEqual(viaText.unseen);
+  });
   it('an unseen category: named in the alert line, and with unseenAlerts an alert of its own (issue 18)', () => {
     const model = loadBundle(join(dir, 'nsl-model.json'));
     const enc = model.encoder as RecordEncoder;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError, RecordParser } from '../src/data/records';
-import { LineSplitter } from '../src/data/line-splitter';
-import { parseDecimal } from '../src/data/decimal';
+import { LineBlock, LineSplitter } from '../src/data/line-splitter';
+import { parseDecimal, parseDecimalBytes } from '../src/data/decimal';
 import { createRng } from '../src/core/rng';
 import { DriftWindow, LatencyStats } from '../src/stream/stats';
 
@@ -27,8 +27,59 @@ describe('parseDecimal is exactly Number() (blank text excepted)', () => {
   });
 });
 
+describe('parseDecimalBytes gives what parseDecimal gives, or NaN (then the text decides)', () => {
+  const bytesOf = (t: string) => Buffer.from(`x${t}y`);
+  it('takes plain decimals and nothing else', () => {
+    for (const c of ['0', '-0', '1.', '.5', '-12.345', '+3', '00012.5000', '123456789012345', '0.000000000000000000001', '255', '0.07']) {
+      const b = bytesOf(c);
+      expect(Object.is(parseDecimalBytes(b, 1, b.length - 1), parseDecimal(c, 0, c.length)), c).toBe(true);
+    }
+    for (const c of ['', ' 1', '1 ', '.', '1e5', '--1', '1.2.3', '0x10', 'Infinity', '1234567890123456', '0.00000000000000000000001', 'é']) {
+      const b = bytesOf(c);
+      expect(parseDecimalBytes(b, 1, b.length - 1), JSON.stringify(c)).toBeNaN();
+    }
+  });
+  it('on 100,000 random decimals', () => {
+    const rng = createRng(2, 'decimal-bytes');
+    let taken = 0;
+    for (let k = 0; k < 100_000; k++) {
+      const x = (rng.next() - 0.5) * 10 ** (rng.int(20) - 10);
+      for (const f of [x.toFixed(rng.int(12)), String(x), x.toPrecision(1 + rng.int(21))]) {
+        const b = bytesOf(f);
+        const v = parseDecimalBytes(b, 1, b.length - 1);
+        if (Number.isNaN(v)) continue;
+        taken++;
+        expect(Object.is(v, Number(f)), f).toBe(true);
+      }
+    }
+    expect(taken).toBeGreaterThan(120_000); // the plain forms: toFixed always, the others unless exponential or over 15 digits
+  });
+});
+
 describe('RecordParser', () => {
   const row = new Float64Array(3);
+  it('parseBytes takes plain CSV records from their bytes with the values parse gives, and leaves the rest to parse', () => {
+    const lines = ['f3,f1,f2', '3,1,2', '-0.5,1e3,2', ' 3,1,2', '3,1', '3,1,2,4', '0.1,0.2,0.3', '-0,00.50,7.', '1,2,', ',1,2', '1234567890123456,1,2', '1,2,3\r'];
+    const viaText = new RecordParser(names, 'csv');
+    const viaBytes = new RecordParser(names, 'csv');
+    const other = new Float64Array(3);
+    const taken: string[] = [];
+    lines.forEach((l, i) => {
+      const outcome = viaText.parse(l, row, 0);
+      const b = Buffer.from(l);
+      if (i > 0 && viaBytes.parseBytes(b, 0, b.length, other, 0)) {
+        taken.push(l);
+        expect(outcome, l).toEqual({ kind: 'record' });
+        expect(Array.from(other).map((v) => Object.is(v, -0) ? '-0' : v), l).toEqual(Array.from(row).map((v) => Object.is(v, -0) ? '-0' : v));
+      } else expect(viaBytes.parse(l, other, 0), l).toEqual(outcome);
+    });
+    expect(taken).toEqual(['3,1,2', '0.1,0.2,0.3', '-0,00.50,7.']);
+    expect(Array.from(other)).toEqual(Array.from(row));
+    // the first line (the header decision) and NDJSON always go through parse
+    const fresh = new RecordParser(names, 'csv');
+    expect(fresh.parseBytes(Buffer.from('1,2,3'), 0, 5, other, 0)).toBe(false);
+    expect(new RecordParser(names, 'ndjson').parseBytes(Buffer.from('[1,2,3]'), 0, 7, other, 0)).toBe(false);
+  });
   it('CSV without a header; a damaged first row is a reject, not a header', () => {
     const p = new RecordParser(names, 'csv');
     expect(p.parse('1,2,abc', row, 0)).toEqual({ kind: 'reject', reason: 'field f3 is not a number: "abc"' });
@@ -72,6 +123,17 @@ describe('LineSplitter', () => {
   };
   it('joins lines cut across chunks, strips CR, keeps a last line without newline', () => {
     expect(split([Buffer.from('ab'), Buffer.from('c\r\nde'), Buffer.from('f\n\ng')])).toEqual(['abc', 'def', '', 'g']);
+  });
+  it('block(): complete lines as bytes, the line begun in an earlier chunk and over-long ones as text', () => {
+    const s = new LineSplitter(5);
+    const text = (b: LineBlock) => Array.from({ length: b.count }, (_, i) => b.text(i));
+    expect(text(s.block(Buffer.from('ab')))).toEqual([]);
+    const b = s.block(Buffer.from('c\r\nde\r\n123456\nfg\n\nh'));
+    expect(text(b)).toEqual(['abc', 'de', null, 'fg', '']);
+    expect(Array.from(b.starts)).toEqual([-2, 0, -1, 11, 14]); // the first line is text, the over-long one has no bytes
+    expect(b.data.toString('latin1', b.starts[1], b.ends[1])).toBe('de');
+    expect(text(s.endBlock()!)).toEqual(['h']);
+    expect(s.endBlock()).toBeNull();
   });
   it('never cuts a UTF-8 character in two', () => {
     const bytes = Buffer.from('é,ü\n€\n');

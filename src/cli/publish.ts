@@ -7,6 +7,7 @@ import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
 import { connectRedis, RedisSourceError } from '../stream/redis-source';
 import { publishLines, type PublishSummary } from '../stream/redis-publisher';
 import type { InputFormat } from '../data/records';
+import { joinLines } from '../data/line-splitter';
 import { CaptureSource } from '../stream/capture-source';
 import { FLOW_CSV_HEADER } from '../capture/flow-lines';
 import { FlowInputError, formatFlowInputSummary, type FlowInputSummary } from '../capture/flow-input';
@@ -95,7 +96,7 @@ async function* flowLineBytes(source: CaptureSource): AsyncGenerator<Buffer> {
   for (;;) {
     const chunks = await source.read();
     if (chunks === null) return;
-    for (const c of chunks) yield Buffer.from(`${c.lines.join('\n')}\n`);
+    for (const c of chunks) yield Buffer.from(`${joinLines(c.lines)}\n`);
   }
 }
 

@@ -77,3 +77,43 @@ export function parseDecimal(s: string, start: number, end: number): number {
   const v = scale < 0 ? mantissa / POW10[-scale] : mantissa * POW10[scale];
   return negative ? -v : v;
 }
+
+/**
+ * The value of a plain decimal in bytes[start, end) ("-12.345", "0.07",
+ * "255"), or NaN for anything else (an exponent, more than 15 significant
+ * digits, a space, an empty field): the caller then parses the line's text,
+ * whose rules (parseDecimal, Number) decide. Where it answers it gives the
+ * double parseDecimal gives for the same text: the same exact integer
+ * mantissa and the same one IEEE division by an exact power of ten.
+ */
+export function parseDecimalBytes(bytes: Uint8Array, start: number, end: number): number {
+  let i = start;
+  let negative = false;
+  let c = i < end ? bytes[i] : 0;
+  if (c === 45 || c === 43) {
+    negative = c === 45;
+    i++;
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let significant = 0;
+  let scale = 0;
+  let seenDot = false;
+  for (; i < end; i++) {
+    c = bytes[i];
+    if (c >= 48 && c <= 57) {
+      digits++;
+      if (seenDot) scale++;
+      if (mantissa === 0 && c === 48) continue; // leading zeros add no significant digit
+      if (++significant > 15) return NaN;
+      mantissa = mantissa * 10 + (c - 48);
+    } else if (c === 46 && !seenDot) {
+      seenDot = true;
+    } else {
+      return NaN;
+    }
+  }
+  if (digits === 0 || scale > 22) return NaN;
+  const v = scale === 0 ? mantissa : mantissa / POW10[scale];
+  return negative ? -v : v;
+}

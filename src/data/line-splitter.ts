@@ -4,9 +4,68 @@
  * skipped up to its newline and the line is reported once, as too long.
  */
 
-// String methods as module constants, called with .call: see the note in data/records.ts.
-const charCodeAt = String.prototype.charCodeAt;
-const indexOf = String.prototype.indexOf;
+/** Consecutive lines, as a source hands them over. */
+export interface Lines {
+  readonly count: number;
+  /** line i's text (without its newline); null for a line over the source's length bound */
+  text(i: number): string | null;
+}
+
+/** Lines already held as strings (a broker's entry, flow lines). */
+export class TextLines implements Lines {
+  constructor(readonly items: ReadonlyArray<string | null>) {}
+
+  get count(): number {
+    return this.items.length;
+  }
+
+  text(i: number): string | null {
+    return this.items[i];
+  }
+}
+
+/** Every line's text joined by newlines (an over-long line as an empty one). */
+export function joinLines(lines: Lines): string {
+  const out = new Array<string>(lines.count);
+  for (let i = 0; i < lines.count; i++) out[i] = lines.text(i) ?? '';
+  return out.join('\n');
+}
+
+/**
+ * The complete lines of one pushed chunk, kept as bytes: a line becomes a
+ * string only when someone asks for its text. The stream's parsers read the
+ * bytes of a record directly (data/records.ts, `parseBytes`), so the common
+ * line is never decoded; a reject, a header or an unusual line is.
+ */
+export class LineBlock implements Lines {
+  /**
+   * @param data - the bytes (a copy: the reader's buffer is reused)
+   * @param starts - line i is data[starts[i], ends[i]); -1: over the length bound (text null); -2: `head` (a line that began in an earlier chunk)
+   * @param ends - see starts
+   * @param head - the text of a line given as -2
+   */
+  constructor(
+    readonly data: Buffer,
+    readonly starts: Int32Array,
+    readonly ends: Int32Array,
+    private readonly head: string | null = null,
+  ) {}
+
+  /** lines in the block */
+  get count(): number {
+    return this.starts.length;
+  }
+
+  /** line i's text (UTF-8, without its newline or a trailing "\r"); null for a line over the length bound */
+  text(i: number): string | null {
+    const s = this.starts[i];
+    if (s >= 0) return this.data.toString('utf8', s, this.ends[i]);
+    return s === -2 ? this.head : null;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
 export class LineSplitter {
   private partial: Buffer[] = [];
   private partialBytes = 0;
@@ -19,39 +78,62 @@ export class LineSplitter {
    * trailing "\r"), `onTooLong()` each line over the bound.
    */
   push(chunk: Buffer, onLine: (line: string) => void, onTooLong: () => void): void {
-    const first = chunk.indexOf(10);
-    if (first < 0) {
-      this.keep(chunk);
-      return;
-    }
-    this.finish(chunk.subarray(0, first), onLine, onTooLong);
-    const last = chunk.lastIndexOf(10);
-    if (last > first) {
-      // the complete lines in between: decoded once, then cut into (cheap, sliced) strings
-      const text = chunk.toString('utf8', first + 1, last);
-      let start = 0;
-      for (;;) {
-        const nl = indexOf.call(text, '\n', start);
-        const end = nl < 0 ? text.length : nl;
-        this.emit(text, start, end, onLine, onTooLong);
-        if (nl < 0) break;
-        start = nl + 1;
-      }
-    }
-    if (last + 1 < chunk.length) this.keep(chunk.subarray(last + 1));
-  }
-
-  private emit(text: string, start: number, end: number, onLine: (line: string) => void, onTooLong: () => void): void {
-    if (end > start && charCodeAt.call(text, end - 1) === 13) end--;
-    const line = text.slice(start, end);
-    // a UTF-8 character takes at most 3 bytes per UTF-16 unit: count bytes only when it may matter
-    if (3 * line.length > this.maxLineBytes && Buffer.byteLength(line) > this.maxLineBytes) onTooLong();
-    else onLine(line);
+    LineSplitter.each(this.block(chunk), onLine, onTooLong);
   }
 
   /** Flush what is left after the last chunk (a last line without a newline). */
   end(onLine: (line: string) => void, onTooLong: () => void): void {
-    if (this.partialBytes > 0 || this.overflow) this.finish(Buffer.alloc(0), onLine, onTooLong);
+    const last = this.endBlock();
+    if (last) LineSplitter.each(last, onLine, onTooLong);
+  }
+
+  private static each(block: LineBlock, onLine: (line: string) => void, onTooLong: () => void): void {
+    for (let i = 0; i < block.count; i++) {
+      const text = block.text(i);
+      if (text === null) onTooLong();
+      else onLine(text);
+    }
+  }
+
+  /**
+   * Feed a chunk; @returns its complete lines (none when the chunk holds no
+   * newline), the first one completing what earlier chunks left unfinished.
+   */
+  block(chunk: Buffer): LineBlock {
+    const first = chunk.indexOf(10);
+    if (first < 0) {
+      this.keep(chunk);
+      return new LineBlock(EMPTY, new Int32Array(0), new Int32Array(0));
+    }
+    const head = this.finish(chunk.subarray(0, first));
+    const last = chunk.lastIndexOf(10);
+    let count = 1;
+    for (let i = chunk.indexOf(10, first + 1); i !== -1 && i <= last; i = chunk.indexOf(10, i + 1)) count++;
+    const starts = new Int32Array(count);
+    const ends = new Int32Array(count);
+    starts[0] = head === null ? -1 : -2;
+    // the complete lines after the first newline, copied once (the reader reuses its buffer)
+    const data = Buffer.from(chunk.subarray(first + 1, last + 1));
+    for (let k = 1, start = 0; k < count; k++) {
+      const nl = data.indexOf(10, start);
+      let end = nl;
+      if (end > start && data[end - 1] === 13) end--;
+      if (end - start > this.maxLineBytes) starts[k] = -1;
+      else {
+        starts[k] = start;
+        ends[k] = end;
+      }
+      start = nl + 1;
+    }
+    if (last + 1 < chunk.length) this.keep(chunk.subarray(last + 1));
+    return new LineBlock(data, starts, ends, head);
+  }
+
+  /** After the last chunk: @returns the last line when it had no newline, else null */
+  endBlock(): LineBlock | null {
+    if (this.partialBytes === 0 && !this.overflow) return null;
+    const head = this.finish(EMPTY);
+    return new LineBlock(EMPTY, Int32Array.of(head === null ? -1 : -2), new Int32Array(1), head);
   }
 
   /** bytes of an unfinished line held in memory */
@@ -71,18 +153,18 @@ export class LineSplitter {
     this.partialBytes += piece.length;
   }
 
-  private finish(tail: Buffer, onLine: (line: string) => void, onTooLong: () => void): void {
+  /** the line that ends with `tail`: its text, or null when it is over the bound */
+  private finish(tail: Buffer): string | null {
     if (this.overflow || this.partialBytes + tail.length > this.maxLineBytes) {
       this.overflow = false;
       this.partial = [];
       this.partialBytes = 0;
-      onTooLong();
-      return;
+      return null;
     }
     let bytes = this.partialBytes > 0 ? Buffer.concat([...this.partial, tail]) : tail;
     this.partial = [];
     this.partialBytes = 0;
     if (bytes.length > 0 && bytes[bytes.length - 1] === 13) bytes = bytes.subarray(0, bytes.length - 1);
-    onLine(bytes.toString('utf8'));
+    return bytes.toString('utf8');
   }
 }

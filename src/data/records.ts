@@ -20,7 +20,7 @@ export interface EncoderLayout {
   readonly outputOffset: Int32Array;
   readonly codes: ReadonlyArray<ReadonlyMap<string, number> | undefined>;
 }
-import { parseDecimal, POW10 } from './decimal';
+import { parseDecimal, parseDecimalBytes, POW10 } from './decimal';
 
 // String methods as module constants, called with .call (`charCodeAt.call(line, i)`): once any loaded
 // code subclasses String (ioredis does), V8 in Node 20 no longer inlines `line.charCodeAt(i)`, and parsing
@@ -115,6 +115,36 @@ export class RecordParser {
       out[offset + j] = v;
     }
     return { kind: 'record' };
+  }
+
+  /**
+   * The line bytes[start, end) as a record, when it is a plain one: exactly
+   * the expected number of plain decimal CSV fields, after the first line (the
+   * header decision). Writes its values and returns true; returns false for
+   * anything else, and the caller then hands the line's text to {@link parse},
+   * which decides (a record with the same values, a reject with its reason).
+   */
+  parseBytes(bytes: Uint8Array, start: number, end: number, out: Float64Array, offset: number): boolean {
+    if (this.format !== 'csv' || !this.seenFirst) return false;
+    const n = this.fieldCount;
+    const map = this.columnOf;
+    const d = this.featureNames.length;
+    const featureAt = map ? (this.featureAt ??= inverse(map, n)) : undefined;
+    let pos = start;
+    for (let k = 0; k < n; k++) {
+      let comma = pos;
+      while (comma < end && bytes[comma] !== 44) comma++;
+      // every field but the last ends at a comma; the last one at the end of the line
+      if (k < n - 1 ? comma === end : comma !== end) return false;
+      const j = featureAt ? featureAt[k] : k;
+      if (j >= 0 && j < d) {
+        const v = parseDecimalBytes(bytes, pos, comma);
+        if (v - v !== 0) return false; // NaN: not a plain decimal
+        out[offset + j] = v;
+      }
+      pos = comma + 1;
+    }
+    return true;
   }
 
   /**
@@ -335,6 +365,80 @@ export class EncodedRecordParser {
     }
     if (this.fastCsv(line, out, offset)) return RECORD;
     return this.slowCsv(line, out, offset);
+  }
+
+  /**
+   * The line bytes[start, end) as a record, when it is a plain one: CSV in the
+   * model's column order (no rearranging header), plain decimals, ASCII
+   * categories the model knows, at most two ignored fields after them; only
+   * after the first line (the header decision). Writes the encoded values and
+   * returns true; returns false for anything else, and the caller then hands
+   * the line's text to {@link parse}, which decides (the same values, an
+   * unseen category counted, or a reject with its reason).
+   */
+  parseBytes(bytes: Uint8Array, start: number, end: number, out: Float64Array, offset: number): boolean {
+    if (this.format !== 'csv' || !this.seenFirst || this.pick !== undefined) return false;
+    // locals, not fields: V8 reloads a field after each call in the loop
+    const n = this.nIn;
+    const offsets = this.offsets;
+    const isCategorical = this.isCategorical;
+    const tables = this.tables;
+    const categoryNames = this.categoryNames;
+    const onehot = this.onehot;
+    out.fill(0, offset, offset + this.width);
+    let pos = start;
+    for (let j = 0; j < n; j++) {
+      const o = offset + offsets[j];
+      let end_ = pos;
+      if (isCategorical[j] === 1) {
+        // hash the bytes up to the comma, then confirm the match (ASCII only: other text goes through parse)
+        let h = 0;
+        for (; end_ < end; end_++) {
+          const ch = bytes[end_];
+          if (ch === 44) break;
+          if (ch > 127) return false;
+          h = (Math.imul(h, 31) + ch) | 0;
+        }
+        if (end_ === end && j < n - 1) return false;
+        const table = tables[j];
+        const code = table.codes[h & table.mask];
+        if (code < 0) return false;
+        const name = categoryNames[j][code];
+        if (name.length !== end_ - pos) return false;
+        for (let k = 0; k < name.length; k++) if (charCodeAt.call(name, k) !== bytes[pos + k]) return false;
+        if (onehot) out[o + code] = 1;
+        else out[o] = code;
+        pos = end_ + 1;
+        continue;
+      }
+      let m = 0;
+      let digits = 0;
+      let scale = 0;
+      let c = 0;
+      while (end_ < end && (c = bytes[end_]) >= 48 && c <= 57) {
+        m = m * 10 + (c - 48);
+        digits++;
+        end_++;
+      }
+      if (end_ < end && c === 46) {
+        end_++;
+        while (end_ < end && (c = bytes[end_]) >= 48 && c <= 57) {
+          m = m * 10 + (c - 48);
+          digits++;
+          scale++;
+          end_++;
+        }
+      }
+      if (digits === 0 || digits > 15 || scale > 22) return false;
+      if (end_ < end ? bytes[end_] !== 44 : j < n - 1) return false;
+      out[o] = scale === 0 ? m : m / POW10[scale];
+      pos = end_ + 1;
+    }
+    if (pos > end) return true;
+    // up to two ignored fields after the model's columns
+    let commas = 0;
+    for (let i = pos; i < end; i++) if (bytes[i] === 44 && ++commas > 1) return false;
+    return true;
   }
 
   /** for a header in another order: the header column of each model column */

@@ -9,6 +9,9 @@ import type { LoadedModel } from '../persist/bundle';
 
 // String methods as module constants, called with .call: see the note in data/records.ts.
 const charCodeAt = String.prototype.charCodeAt;
+const encoder = new TextEncoder();
+/** bytes per entry of the hundredths table: String(k / 100) for k < 100,000 is at most 6 characters ("999.99") */
+const HUNDREDTH_SLOT = 8;
 
 /** The record an alert shows: feature values by name (raw fields and category names for a model with an encoder). */
 export function alertRecord(model: LoadedModel, values: Float64Array, offset: number): Record<string, number | string> {
@@ -131,6 +134,19 @@ export function rejectLine(prefix: string, line: number, reason: string, text: s
 }
 
 /**
+ * The part of a batch's alert lines that does not depend on where a record
+ * came from, rendered where the batch is scored (on the scoring worker when
+ * there is one: it is most of the bytes and most of the time of writing an
+ * alert, so the reading thread only puts the origin in front).
+ */
+export interface AlertTails {
+  /** UTF-8: per alert, `,"score":S,"decision":D,"record":R[,"unseen":U][,"explain":E]}` and a newline */
+  bytes: Uint8Array;
+  /** alert k's text is bytes[k === 0 ? 0 : ends[k - 1], ends[k]) */
+  ends: Int32Array;
+}
+
+/**
  * The one alert format of every source: writes a batch's alert lines straight
  * into UTF-8 bytes, byte for byte what
  * `{<origin>"line":L,"batch":B,"timestamp":"T","score":S,"decision":D,"record":R[,"unseen":U][,"explain":E]}\n`
@@ -140,6 +156,11 @@ export function rejectLine(prefix: string, line: number, reason: string, text: s
  * strings spent most of its time in string concatenation and UTF-8 encoding.
  * Integers are written digit by digit; other numbers as String(v) (the same
  * shortest round-trip text JSON uses).
+ *
+ * Two steps, so that the costly one can run on the scoring thread:
+ * {@link tails} (from the score on, known where the batch is scored) and
+ * {@link lines} (the origin, line number, batch and timestamp in front, known
+ * where the records were read). {@link write} does both.
  */
 export class AlertWriter {
   private readonly plan: RecordJsonPlan;
@@ -147,9 +168,11 @@ export class AlertWriter {
   private readonly prefixes: Uint8Array[];
   /** per categorical column: UTF-8 of each quoted category, then of "<other>" */
   private readonly quoted: Uint8Array[][];
-  /** an upper bound on one alert's bytes, without the timestamp */
+  /** an upper bound on one alert tail's bytes, without its explanation */
   private readonly maxBytes: number;
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Uint8Array = new Uint8Array(0);
+  /** over buf, for the 4-byte stores of record() */
+  private view = new DataView(this.buf.buffer);
   private pos = 0;
 
   /**
@@ -163,7 +186,7 @@ export class AlertWriter {
     this.plan = planFor(model);
     this.prefixes = this.plan.prefixes.map((p) => Buffer.from(p, 'utf8'));
     this.quoted = this.plan.quoted.map((cats) => cats.map((c) => Buffer.from(c, 'utf8')));
-    let max = 128 + 4 * 25; // the fixed keys and four numbers of up to 25 characters
+    let max = 64 + 2 * 25; // the fixed keys and two numbers of up to 25 characters
     this.prefixes.forEach((p, j) => {
       const q = this.plan.columnKind[j];
       max += p.length + (q < 0 ? 25 : Math.max(...this.quoted[q].map((c) => c.length)));
@@ -172,13 +195,35 @@ export class AlertWriter {
     // the "unseen" member at its longest: every categorical column named
     max += 12 + this.unseenNames.reduce((sum, n, j) => sum + (this.plan.columnKind[j] >= 0 ? n.length + 1 : 0), 0);
     this.maxBytes = max + 2;
+    // each piece starts on a 4-byte boundary, as little-endian words (see record())
+    const flat = (parts: Uint8Array[]): [Uint32Array, Int32Array] => {
+      const start = new Int32Array(parts.length + 1);
+      parts.forEach((b, k) => (start[k + 1] = start[k] + ((b.length + 3) & ~3)));
+      const bytes = new Uint8Array(start[parts.length]);
+      parts.forEach((b, k) => bytes.set(b, start[k]));
+      const bounds = new Int32Array(2 * parts.length);
+      parts.forEach((b, k) => ((bounds[2 * k] = start[k]), (bounds[2 * k + 1] = start[k] + b.length)));
+      return [new Uint32Array(bytes.buffer), bounds];
+    };
+    [this.keyWords, this.keyStart] = flat(this.prefixes);
+    [this.catWords, this.catStart] = flat(this.quoted.flat());
+    this.catBase = new Int32Array(this.quoted.length + 1);
+    this.quoted.forEach((c, q) => (this.catBase[q + 1] = this.catBase[q] + c.length));
   }
+
+  /** the record's keys (plan.prefixes), each from a 4-byte boundary; key j is bytes [keyStart[2j], keyStart[2j + 1]) */
+  private readonly keyWords: Uint32Array;
+  private readonly keyStart: Int32Array;
+  /** every categorical column's quoted categories then "<other>", likewise; column q's code m is entry catBase[q] + m */
+  private readonly catWords: Uint32Array;
+  private readonly catStart: Int32Array;
+  private readonly catBase: Int32Array;
 
   /** UTF-8 of each input column's JSON name (for the "unseen" member) */
   private readonly unseenNames: Uint8Array[];
 
   /**
-   * The batch's alert lines (one per row in `b.anomalies`) as UTF-8 bytes.
+   * The batch's alert lines (one per row in `b.anomalies`) as UTF-8 bytes: {@link lines} of {@link tails}.
    *
    * @param b - the scored batch
    * @param timestamp - ISO text shown in each line (JSON-safe: no quotes or backslashes)
@@ -187,24 +232,25 @@ export class AlertWriter {
    * @returns a new Buffer (the caller may hand it to a stream and forget it)
    */
   write(b: AlertBatch, timestamp: string, origin: RecordOrigin, explain?: readonly string[]): Buffer {
+    return this.lines(this.tails(b, explain), b, timestamp, origin);
+  }
+
+  /**
+   * Each alert's text from the score to the newline.
+   *
+   * @param b - the scored batch (its id is not used)
+   * @param explain - per alert (in the order of `b.anomalies`), the JSON of its explanation, or none
+   * @returns bytes in a memory of their own (they can be moved to another thread)
+   */
+  tails(b: Omit<AlertBatch, 'id'>, explain?: readonly string[]): AlertTails {
     const count = b.anomalies.length;
-    // the text between the line number and the score is the same for the whole batch
-    const middle = `,"batch":${b.id},"timestamp":"${timestamp}","score":`;
-    const prefixes = new Array<string>(count);
-    let variable = 0;
-    for (let k = 0; k < count; k++) {
-      prefixes[k] = origin.prefix(b.anomalies[k]);
-      variable += Buffer.byteLength(prefixes[k]) + (explain ? Buffer.byteLength(explain[k]) + 11 : 0);
-    }
-    this.buf = Buffer.allocUnsafe(count * (this.maxBytes + middle.length) + variable);
-    this.pos = 0;
+    let size = count * this.maxBytes + 8; // + the last 4-byte store's overshoot
+    if (explain) for (let k = 0; k < count; k++) size += Buffer.byteLength(explain[k]) + 11;
+    this.setBuffer(new Uint8Array(size));
+    const ends = new Int32Array(count);
     for (let k = 0; k < count; k++) {
       const i = b.anomalies[k];
-      this.ascii('{');
-      if (prefixes[k] !== '') this.text(prefixes[k]);
-      this.ascii('"line":');
-      this.number(origin.line(i));
-      this.ascii(middle);
+      this.ascii(',"score":');
       this.number(b.scores[i]);
       this.ascii(',"decision":');
       this.number(b.decision[i]);
@@ -225,34 +271,132 @@ export class AlertWriter {
         this.text(explain[k]);
       }
       this.ascii('}\n');
+      ends[k] = this.pos;
     }
-    return this.buf.subarray(0, this.pos);
+    const bytes = this.buf.subarray(0, this.pos);
+    this.setBuffer(new Uint8Array(0));
+    return { bytes, ends };
+  }
+
+  /**
+   * The alert lines: `{<origin>"line":L,"batch":B,"timestamp":"T"` in front of each tail.
+   *
+   * @param tails - {@link tails} of the batch
+   * @param b - the batch's id and alert rows (in the order of the tails)
+   * @param timestamp - ISO text shown in each line (JSON-safe: no quotes or backslashes)
+   * @param origin - each row's line number and the source's members before it
+   * @returns a new Buffer (the caller may hand it to a stream and forget it)
+   */
+  lines(tails: AlertTails, b: Pick<AlertBatch, 'id' | 'anomalies'>, timestamp: string, origin: RecordOrigin): Buffer {
+    const count = b.anomalies.length;
+    if (tails.ends.length !== count) throw new Error(`internal: ${tails.ends.length} alert tails for ${count} alerts`);
+    const middle = `,"batch":${b.id},"timestamp":"${timestamp}"`;
+    const prefixes = new Array<string>(count);
+    let size = tails.bytes.length + count * (middle.length + 32) + 8;
+    for (let k = 0; k < count; k++) {
+      prefixes[k] = origin.prefix(b.anomalies[k]);
+      if (prefixes[k] !== '') size += Buffer.byteLength(prefixes[k]);
+    }
+    const out = new Uint8Array(size); // not a Buffer: this.buf keeps one kind of array (Buffer's accesses are slower there)
+    this.setBuffer(out);
+    const { bytes, ends } = tails;
+    for (let k = 0, start = 0; k < count; k++) {
+      this.ascii('{');
+      if (prefixes[k] !== '') this.text(prefixes[k]);
+      this.ascii('"line":');
+      this.number(origin.line(b.anomalies[k]));
+      this.ascii(middle);
+      out.set(bytes.subarray(start, ends[k]), this.pos);
+      this.pos += ends[k] - start;
+      start = ends[k];
+    }
+    const length = this.pos;
+    this.setBuffer(new Uint8Array(0));
+    return Buffer.from(out.buffer, 0, length);
+  }
+
+  /** write into `buf` from its start (and let the previous one go) */
+  private setBuffer(buf: Uint8Array): void {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.pos = 0;
   }
 
   /** any text (UTF-8) */
   private text(s: string): void {
-    this.pos += this.buf.write(s, this.pos, 'utf8');
+    this.pos += encoder.encodeInto(s, this.buf.subarray(this.pos)).written;
   }
 
+  /**
+   * One record's JSON, into buf at pos. The hot loop of an alert (41 members
+   * on NSL-KDD): every member's key and every common value come from flat
+   * byte tables copied by inline loops, one function with no calls on the
+   * common path (per-member calls and Uint8Array.set of small pieces were
+   * most of its time).
+   */
   private record(values: Float64Array, offset: number): void {
     const plan = this.plan;
-    const buf = this.buf;
-    for (let j = 0; j < this.prefixes.length; j++) {
-      this.bytes(this.prefixes[j]);
-      const o = offset + plan.offsets[j];
-      const q = plan.columnKind[j];
+    const offsets = plan.offsets;
+    const kinds = plan.columnKind;
+    const keys = this.keyWords;
+    const keyStart = this.keyStart;
+    const cats = this.catWords;
+    const catStart = this.catStart;
+    const catBase = this.catBase;
+    const hWords = this.hundredthWords;
+    const hLen = this.hundredthLength;
+    const view = this.view;
+    const columns = kinds.length;
+    let p = this.pos;
+    for (let j = 0; j < columns; j++) {
+      // four bytes per store; the last store may write up to 3 bytes past the key, which the next store overwrites
+      const ks = keyStart[2 * j];
+      const ke = keyStart[2 * j + 1];
+      for (let w = ks >> 2, e = (ke + 3) >> 2, t = p; w < e; w++, t += 4) view.setUint32(t, keys[w], true);
+      p += ke - ks;
+      const o = offset + offsets[j];
+      const q = kinds[j];
       if (q < 0) {
-        this.number(values[o]);
+        const v = values[o];
+        if (v >= 0 && v < 1000) {
+          const k = Math.round(v * 100);
+          if (k / 100 === v) {
+            // exact: k / 100 is the same double as v, so String() of either is the same text
+            let len = hLen[k];
+            if (len === 0) len = this.fillHundredth(k);
+            view.setUint32(p, hWords[2 * k], true);
+            view.setUint32(p + 4, hWords[2 * k + 1], true);
+            p += len;
+            continue;
+          }
+        }
+        this.pos = p;
+        this.number(v);
+        p = this.pos;
         continue;
       }
-      const cats = this.quoted[q];
-      let code = cats.length - 1;
+      const n = catBase[q + 1] - catBase[q] - 1; // known categories; the slot after them is "<other>"
+      let code = n;
       if (!plan.onehot) code = values[o];
-      else for (let m = 0; m < cats.length - 1; m++) if (values[o + m] === 1) code = m;
-      this.bytes(cats[code]);
-      if (code === cats.length - 1) this.unseen.push(j);
+      else for (let m = 0; m < n; m++) if (values[o + m] === 1) code = m;
+      const c = catBase[q] + code;
+      const cs = catStart[2 * c];
+      const ce = catStart[2 * c + 1];
+      for (let w = cs >> 2, e = (ce + 3) >> 2, t = p; w < e; w++, t += 4) view.setUint32(t, cats[w], true);
+      p += ce - cs;
+      if (code === n) this.unseen.push(j);
     }
-    buf[this.pos++] = 125; // }
+    this.buf[p++] = 125; // }
+    this.pos = p;
+  }
+
+  /** String(k / 100) into the hundredths table; @returns its length */
+  private fillHundredth(k: number): number {
+    const text = String(k / 100);
+    const bytes = new Uint8Array(this.hundredthWords.buffer, k * HUNDREDTH_SLOT, HUNDREDTH_SLOT);
+    for (let i = 0; i < text.length; i++) bytes[i] = charCodeAt.call(text, i);
+    this.hundredthLength[k] = text.length;
+    return text.length;
   }
 
   /** the categorical columns of the record just written whose category was unseen (the "other" slot) */
@@ -286,15 +430,20 @@ export class AlertWriter {
    * alert, and String() of a fraction is the slowest step. Exact: when
    * k / 100 === v the two are the same double, so they print the same.
    */
-  private readonly hundredths: Array<Uint8Array | undefined> = [];
+  private readonly hundredthWords = new Uint32Array((100_000 * HUNDREDTH_SLOT) / 4);
+  /** 0 = not filled yet */
+  private readonly hundredthLength = new Uint8Array(100_000);
 
   /** String(v), as JSON shows a number */
   private number(v: number): void {
     if (v >= 0 && v < 1000) {
       const k = Math.round(v * 100);
       if (k / 100 === v) {
-        const text = this.hundredths[k] ?? (this.hundredths[k] = Buffer.from(String(v), 'latin1'));
-        this.bytes(text);
+        let len = this.hundredthLength[k];
+        if (len === 0) len = this.fillHundredth(k);
+        this.view.setUint32(this.pos, this.hundredthWords[2 * k], true);
+        this.view.setUint32(this.pos + 4, this.hundredthWords[2 * k + 1], true);
+        this.pos += len;
         return;
       }
     }

@@ -14,7 +14,7 @@ import { alertDriversJson } from '../explain/alerts';
 import { decisionFromScores } from '../model/forest';
 import { modelInput } from '../model/model-input';
 import type { LoadedModel } from '../persist/bundle';
-import { AlertWriter } from './alert-lines';
+import { AlertWriter, type AlertTails } from './alert-lines';
 
 /** The scores of one batch of rows. */
 export interface ScoredRows {
@@ -24,9 +24,9 @@ export interface ScoredRows {
   decision: Float64Array;
   /** row indices predicted anomalous (decision < 0), ascending */
   anomalies: Int32Array;
-  /** the explanation JSON of each anomalous row (in the order of `anomalies`), when asked for */
-  explain?: string[];
-  /** wall time of scaling, scoring and explaining */
+  /** the alert lines of the anomalous rows from the score on (with their explanations when asked for), see AlertWriter */
+  alerts: AlertTails;
+  /** wall time of scaling, scoring, explaining and rendering the alerts */
   latencyMs: number;
 }
 
@@ -100,8 +100,9 @@ export class ScoringPipeline {
   }
 
   /**
-   * Score `rows` parsed records: scale, forest, threshold and, when the
-   * pipeline explains, the drivers of every anomalous row.
+   * Score `rows` parsed records: scale, forest, threshold, the drivers of
+   * every anomalous row when the pipeline explains, and the alert lines' text
+   * from the score on (the stream puts each record's origin in front).
    *
    * @param values - at least rows x width values, row-major, as a parser wrote them
    */
@@ -112,7 +113,8 @@ export class ScoringPipeline {
     const { scores, decision } = scored;
     const anomalies = this.unseenAlerts ? withUnseen(scored.anomalies, this.model.encoder!.unseenMask(X.data, rows)) : scored.anomalies;
     const explain = this.explainK > 0 ? alertDriversJson(this.model, X.data, this.width, anomalies, this.explainK) : undefined;
-    return { scores, decision, anomalies, ...(explain ? { explain } : {}), latencyMs: performance.now() - t0 };
+    const alerts = this.alertWriter.tails({ scores, decision, anomalies, values: X.data }, explain);
+    return { scores, decision, anomalies, alerts, latencyMs: performance.now() - t0 };
   }
 
   /** Forest and threshold on rows that are already the forest's input (see {@link input}). */

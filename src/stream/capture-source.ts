@@ -17,6 +17,7 @@ import type { FlowMeterOptions } from '../capture/flow-meter';
 import { FLOW_FIELDS, type FlowRecord } from '../capture/flow-record';
 import type { WindowOptions } from '../capture/windows';
 import type { RecordSource, SourceChunk } from './source';
+import { TextLines } from '../data/line-splitter';
 
 /** flow lines waiting for the loop before the capture is held */
 const HIGH_WATER = 16_384;
@@ -140,7 +141,7 @@ export class CaptureSource implements RecordSource {
     if (this.lines.length === 0) return this.finished || this.stopped ? null : [];
     const lines = this.lines.splice(0, CHUNK_LINES);
     const origins = this.origins.splice(0, lines.length);
-    const chunk: SourceChunk = { deliveries: 1, firstLine: this.nextLine, lines, header: this.header };
+    const chunk: SourceChunk = { deliveries: 1, firstLine: this.nextLine, lines: new TextLines(lines), header: this.header };
     this.chunkOrigins.set(chunk, origins);
     this.nextLine += lines.length;
     this.releaseCapture();

@@ -4,7 +4,7 @@
  * with its bound on line length. Nothing to acknowledge.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { LineSplitter } from '../data/line-splitter';
+import { LineSplitter, type LineBlock } from '../data/line-splitter';
 import type { RecordSource, SourceChunk } from './source';
 
 export interface LineSourceOptions {
@@ -54,19 +54,18 @@ export class LineSource implements RecordSource {
   async read(): Promise<SourceChunk[] | null> {
     if (this.ended) return null;
     const bytes = await this.nextBytes();
-    const lines: Array<string | null> = [];
-    const onLine = (text: string) => lines.push(text);
-    const onTooLong = () => lines.push(null);
+    let lines: LineBlock | null;
     if (bytes === null) {
       this.ended = true;
-      this.splitter.end(onLine, onTooLong);
-      if (lines.length === 0) return null;
+      lines = this.splitter.endBlock();
+      if (lines === null) return null;
     } else {
-      this.splitter.push(bytes, onLine, onTooLong);
+      // kept as bytes: the parsers read a record's bytes, and only an unusual line becomes a string
+      lines = this.splitter.block(bytes);
     }
-    if (lines.length === 0) return [];
+    if (lines.count === 0) return [];
     const chunk: SourceChunk = { deliveries: 1, firstLine: this.nextLine, lines };
-    this.nextLine += lines.length;
+    this.nextLine += lines.count;
     return [chunk];
   }
 

@@ -12,6 +12,7 @@
  * (a whole chunk set aside by a broker source) or not processed (read after
  * the loop decided to stop; such a chunk is not acknowledged).
  */
+import { LineBlock, type Lines } from '../data/line-splitter';
 import { InputError, type InputFormat, type LineOutcome } from '../data/records';
 import { rejectLine, type RecordOrigin } from '../scoring/alert-lines';
 import type { RecordLineParser, ScoringPipeline } from '../scoring/pipeline';
@@ -252,7 +253,7 @@ async function run(
           return source.origin(c.chunks[c.rowChunk[r]], c.rowIndex[r]);
         },
       };
-      sinks.alerts.write(writer.write(b, timestamp, origin, b.explain));
+      sinks.alerts.write(writer.lines(b.alerts, b, timestamp, origin));
       const anomalies = b.anomalies;
       for (let k = 0; k < anomalies.length; k++) {
         const c = cycleOf(tags[anomalies[k]]);
@@ -308,7 +309,7 @@ async function run(
           if (c.deadLettered[k] === 1 || c.notProcessed[k] > 0) return;
           finished.push(ch);
           if (sinks.ledger) {
-            ledger += `${JSON.stringify({ ...(ch.id === undefined ? {} : { entry: ch.id }), line: ch.firstLine, records: ch.lines.length, scored: c.scored[k], anomalous: c.anomalous[k], rejected: c.rejected[k], deliveries: ch.deliveries })}\n`;
+            ledger += `${JSON.stringify({ ...(ch.id === undefined ? {} : { entry: ch.id }), line: ch.firstLine, records: ch.lines.count, scored: c.scored[k], anomalous: c.anomalous[k], rejected: c.rejected[k], deliveries: ch.deliveries })}\n`;
           }
         });
       }
@@ -343,10 +344,10 @@ async function run(
     const chunk = c.chunks[k];
     await source.deadLetter(chunk, reason);
     c.deadLettered[k] = 1;
-    deadLettered += chunk.lines.length;
+    deadLettered += chunk.lines.count;
     const key = reason.replace(/: .*$/, '').replace(/\d+/g, 'N');
-    deadReasons[key] = (deadReasons[key] ?? 0) + chunk.lines.length;
-    options.log(`dead-lettered ${chunk.id ?? 'chunk'} (${chunk.lines.length} records from line ${chunk.firstLine}): ${reason}`);
+    deadReasons[key] = (deadReasons[key] ?? 0) + chunk.lines.count;
+    options.log(`dead-lettered ${chunk.id ?? 'chunk'} (${chunk.lines.count} records from line ${chunk.firstLine}): ${reason}`);
   };
 
   /** a line the parser did not take as a record: a reject, or a header (the first line of a file or pipe) */
@@ -384,41 +385,55 @@ async function run(
    *
    * @returns how many lines were handled (fewer than all once the loop is cut short)
    */
-  const parseLines = (c: Cycle, k: number, parser: RecordLineParser, lines: ReadonlyArray<string | null>): number => {
-    const n = lines.length;
+  const parseLines = (c: Cycle, k: number, parser: RecordLineParser, lines: Lines): number => {
+    const n = lines.count;
+    // lines read as bytes: a plain record is parsed from its bytes, anything else from its text
+    const block = lines instanceof LineBlock ? lines : undefined;
     for (let index = 0; index < n; index++) {
       if (state.cut) return index;
-      const text = lines[index];
+      if (pending === 0) pendingSince = performance.now();
+      if (block !== undefined) {
+        const start = block.starts[index];
+        if (start >= 0 && parser.parseBytes(block.data, start, block.ends[index], current.values, pending * d)) {
+          took(c, k, index);
+          continue;
+        }
+      }
+      const text = lines.text(index);
       if (text === null) {
         reject(c, k, index, `line longer than ${options.maxLineBytes} bytes`, '');
         continue;
       }
-      if (pending === 0) pendingSince = performance.now();
       const outcome = parseOne(parser, text, c, k, index);
       if (outcome === undefined) continue;
       if (outcome.kind !== 'record') {
         notARecord(c, k, index, parser, outcome, text);
         continue;
       }
-      c.rowChunk[c.rows] = k;
-      c.rowIndex[c.rows] = index;
-      current.tags[pending] = rowSeq++;
-      c.rows++;
-      c.unscored++;
-      pending++;
-      if (pending === options.batchSize) flush();
+      took(c, k, index);
     }
     return n;
+  };
+
+  /** the record just parsed into the batch at `pending`: tag it, count it, score the batch once full */
+  const took = (c: Cycle, k: number, index: number) => {
+    c.rowChunk[c.rows] = k;
+    c.rowIndex[c.rows] = index;
+    current.tags[pending] = rowSeq++;
+    c.rows++;
+    c.unscored++;
+    pending++;
+    if (pending === options.batchSize) flush();
   };
 
   /** one chunk: dead-letter it whole, or parse its lines */
   const parseChunk = async (c: Cycle, k: number) => {
     const chunk = c.chunks[k];
     if (chunk.deliveries > 1) redelivered++;
-    linesRead += chunk.lines.length;
+    linesRead += chunk.lines.count;
     if (state.cut) {
-      c.notProcessed[k] = chunk.lines.length;
-      notProcessed += chunk.lines.length;
+      c.notProcessed[k] = chunk.lines.count;
+      notProcessed += chunk.lines.count;
       return;
     }
     if (chunk.malformed !== undefined) return deadLetter(c, k, chunk.malformed);
@@ -428,10 +443,10 @@ async function run(
     const parser = parserFor(chunk);
     if (parser instanceof InputError) return deadLetter(c, k, `unusable CSV header: ${parser.message}`);
     const handled = parseLines(c, k, parser, chunk.lines);
-    if (handled < chunk.lines.length) {
+    if (handled < chunk.lines.count) {
       // read after the decision to stop: accounted for, neither scored nor a reject
-      c.notProcessed[k] += chunk.lines.length - handled;
-      notProcessed += chunk.lines.length - handled;
+      c.notProcessed[k] += chunk.lines.count - handled;
+      notProcessed += chunk.lines.count - handled;
     }
     noteWarnings(parser);
   };
@@ -485,7 +500,7 @@ async function run(
       }
       lastChunkAt = performance.now();
       let lines = 0;
-      for (const ch of chunks) lines += ch.lines.length;
+      for (const ch of chunks) lines += ch.lines.count;
       const c: Cycle = {
         chunks,
         rowStart: rowSeq,

@@ -7,6 +7,7 @@
  */
 import Redis from 'ioredis';
 import type { RecordSource, SourceChunk, SourceStats } from './source';
+import { joinLines, TextLines } from '../data/line-splitter';
 
 /** Field names of a stream entry. */
 export const ENTRY_FIELDS = {
@@ -100,7 +101,7 @@ function decode(id: string, fields: readonly string[], deliveries: number): Sour
     id,
     deliveries,
     firstLine: ok ? line : 0,
-    lines: data === undefined ? [] : data.split('\n'),
+    lines: new TextLines(data === undefined ? [] : data.split('\n')),
     header,
     ...(ok ? {} : { malformed: 'not a publisher entry: fields line and data missing or invalid' }),
   };
@@ -231,7 +232,7 @@ export class RedisStreamSource implements RecordSource {
   async deadLetter(entry: SourceChunk, reason: string): Promise<void> {
     const { stream, group, consumer } = this.options;
     const id = entry.id as string; // every chunk of this source has one
-    const fields: Array<string | number> = ['stream', stream, 'group', group, 'id', id, 'consumer', consumer, 'deliveries', entry.deliveries, 'reason', reason, ENTRY_FIELDS.line, entry.firstLine, 'records', entry.lines.length, ENTRY_FIELDS.data, entry.lines.join('\n')];
+    const fields: Array<string | number> = ['stream', stream, 'group', group, 'id', id, 'consumer', consumer, 'deliveries', entry.deliveries, 'reason', reason, ENTRY_FIELDS.line, entry.firstLine, 'records', entry.lines.count, ENTRY_FIELDS.data, joinLines(entry.lines)];
     if (entry.header !== undefined) fields.push(ENTRY_FIELDS.header, entry.header);
     // one transaction: the entry is never both acked and missing from the dead-letter stream
     const res = await this.writer!.multi().xadd(this.deadLetterStream, '*', ...fields).xack(stream, group, id).exec();

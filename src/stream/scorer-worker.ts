@@ -26,6 +26,6 @@ if (!isMainThread && require.main === module) {
   serveJobs<WorkerRequest, WorkerReply>((req) => {
     if (loadError !== undefined || !pipeline) throw new Error(loadError ?? 'no model');
     const reply: WorkerReply = { id: req.id, values: req.values, ...pipeline.score(req.values, req.rows) };
-    return withTransfer(reply, [reply.values.buffer as ArrayBuffer, reply.scores.buffer as ArrayBuffer, reply.decision.buffer as ArrayBuffer, reply.anomalies.buffer as ArrayBuffer]);
+    return withTransfer(reply, [reply.values.buffer as ArrayBuffer, reply.scores.buffer as ArrayBuffer, reply.decision.buffer as ArrayBuffer, reply.anomalies.buffer as ArrayBuffer, reply.alerts.bytes.buffer as ArrayBuffer, reply.alerts.ends.buffer as ArrayBuffer]);
   });
 }

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { distFile } from '../core/paths';
 import { WorkerPool } from '../core/worker-pool';
+import type { AlertTails } from '../scoring/alert-lines';
 import type { PipelineOptions, ScoringPipeline } from '../scoring/pipeline';
 
 /**
@@ -23,8 +24,8 @@ export interface ScoredBatch {
   decision: Float64Array;
   /** row indices predicted anomalous, ascending */
   anomalies: Int32Array;
-  /** per anomalous row, its explanation JSON (when the pipeline explains) */
-  explain?: string[];
+  /** the alert lines from the score on (AlertWriter.tails), explanations included */
+  alerts: AlertTails;
   latencyMs: number;
 }
 
@@ -69,7 +70,7 @@ export interface WorkerRequest {
 }
 
 /** The worker's result for one batch; `values` is the request's memory, moved back. */
-export type WorkerReply = Pick<ScoredBatch, 'id' | 'scores' | 'decision' | 'anomalies' | 'explain' | 'latencyMs' | 'values'>;
+export type WorkerReply = Pick<ScoredBatch, 'id' | 'scores' | 'decision' | 'anomalies' | 'alerts' | 'latencyMs' | 'values'>;
 
 /** What the scoring worker is started with (its `workerData`). */
 export interface ScorerWorkerData {
@@ -179,7 +180,7 @@ export class WorkerScorer implements BatchScorer {
       const { tags, rows, reply } = this.queue.shift()!;
       const m = reply!;
       try {
-        this.onScored({ id: m.id, rows, tags, values: m.values, scores: m.scores, decision: m.decision, anomalies: m.anomalies, ...(m.explain ? { explain: m.explain } : {}), latencyMs: m.latencyMs });
+        this.onScored({ id: m.id, rows, tags, values: m.values, scores: m.scores, decision: m.decision, anomalies: m.anomalies, alerts: m.alerts, latencyMs: m.latencyMs });
       } catch (e) {
         this.fail(e as Error);
         return;

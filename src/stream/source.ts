@@ -13,6 +13,8 @@
  *   or NATS JetStream (ack = AckAck) would plug in behind the same interface.
  */
 
+import type { Lines } from '../data/line-splitter';
+
 /** One delivered chunk: consecutive source lines. */
 export interface SourceChunk {
   /** the broker's position of the chunk (Redis: "1718000000000-0"), unique within the source; undefined for files and pipes */
@@ -21,8 +23,8 @@ export interface SourceChunk {
   readonly deliveries: number;
   /** source line number of lines[0] (1-based) */
   readonly firstLine: number;
-  /** raw record lines (CSV or NDJSON text, no newline); null for a line over the length bound */
-  readonly lines: ReadonlyArray<string | null>;
+  /** raw record lines (CSV or NDJSON text, no newline; null for a line over the length bound): a LineBlock of bytes from a file or a pipe */
+  readonly lines: Lines;
   /** the CSV header these lines follow, when the source carries it per chunk (published entries) */
   readonly header?: string;
   /** set when the chunk cannot be read as records at all (an entry another program wrote): it is dead-lettered with this reason */
