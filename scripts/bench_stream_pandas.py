@@ -37,7 +37,8 @@ NUMERIC = [c for c in FEATURES if c not in CATEGORICAL]
 
 def encode(frame, categories):
     numeric = np.log1p(frame[NUMERIC].to_numpy(dtype=np.float64))
-    dummies = [pd.get_dummies(pd.Categorical(frame[c], categories=categories[c]), dtype=np.float64).to_numpy() for c in CATEGORICAL]
+    # a category unseen in training becomes NaN first: no column is set for it (what pandas will require)
+    dummies = [pd.get_dummies(pd.Categorical(frame[c].where(frame[c].isin(categories[c])), categories=categories[c]), dtype=np.float64).to_numpy() for c in CATEGORICAL]
     return np.hstack([numeric] + dummies)
 
 

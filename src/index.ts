@@ -18,7 +18,7 @@ export { FileReadError, readTextFile } from './data/textfile';
 export { ATTACK_FAMILIES, attackFamily, categoricalColumn, countBy, filterFlowRecords, FlowFormatError, flowRecordRow, inferCsvSchema, NSL_KDD_FAMILIES, NSL_KDD_FEATURES, NSL_KDD_SCHEMA, parseFlowRecords, readCsvFlowRecords, readFlowRecords, type ColumnKind, type FlowColumn, type FlowRecords, type FlowSchema, type ParseFlowOptions } from './data/flows';
 export { loadNslKdd, NSL_KDD_DATA_DIR, NSL_KDD_DIR_ENV, NSL_KDD_FILES, nslKddDataDir, nslKddPath } from './data/nslkdd-files';
 export { EncodedRecordParser, InputError, RecordParser, type InputFormat, type LineOutcome } from './data/records';
-export { LineSplitter } from './data/line-splitter';
+export { joinLines, LineBlock, LineSplitter, TextLines, type Lines } from './data/line-splitter';
 
 // What learns: scaler, PCA, the Isolation Forest, encoders, scikit-learn import
 export { PCAModel, StandardScaler, type PCAJSON, type StandardScalerJSON } from './model/preprocess';

@@ -23,8 +23,8 @@ import { loadNslKdd, NSL_KDD_DATA_DIR } from '../data/nslkdd-files';
 import { textTable, type TableRow } from '../notebook/tables';
 import { Workspace } from '../persist/workspace';
 import { fitAndScoreTest, prepareRealTraffic, REAL_TRAFFIC_FOREST, scoreMetrics, spread, type RealTrafficOptions } from '../workflow/real-traffic';
-import { ROOT, run, VENV_PYTHON } from './project';
-import { ensureVenv } from './setup';
+import { ROOT, VENV_PYTHON } from './project';
+import { benchPythonReady } from './setup';
 
 /** The variants the issue gives scikit-learn figures for. */
 export const BENCH_VARIANTS: ReadonlyArray<{ name: string; options: Required<RealTrafficOptions> }> = [
@@ -41,23 +41,6 @@ interface SklearnSeed {
   averagePrecision: number;
   fitSeconds: number;
   scoreSeconds: number;
-}
-
-function sklearnReady(): string | undefined {
-  try {
-    ensureVenv();
-  } catch (e) {
-    return `no Python for scikit-learn (${(e as Error).message.split('\n')[0]})`;
-  }
-  if (spawnSync(VENV_PYTHON, ['-c', 'import sklearn, numpy'], { encoding: 'utf8' }).status !== 0) {
-    console.log('bench:real: installing scikit-learn into .venv (requirements-bench.txt)');
-    try {
-      run(VENV_PYTHON, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', join(ROOT, 'requirements-bench.txt')]);
-    } catch (e) {
-      return `could not install scikit-learn: ${(e as Error).message}`;
-    }
-  }
-  return undefined;
 }
 
 const bytes = (a: Float64Array | Int8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -91,7 +74,7 @@ function main(): number {
     }
     throw e;
   }
-  const why = sklearnReady();
+  const why = benchPythonReady('bench:real', 'sklearn, numpy');
   if (why) {
     console.error(`bench:real: ${why}`);
     return 1;

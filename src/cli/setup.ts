@@ -60,6 +60,31 @@ function findPython(): string {
  *
  * @throws SetupError (exit 3) when there is no usable Python or pip fails
  */
+/**
+ * The .venv Python of the benchmarks, with requirements-bench.txt installed
+ * when `imports` cannot be imported yet.
+ *
+ * @param command - the bench naming itself in the install line
+ * @param imports - what the bench's script imports ("sklearn, numpy")
+ * @returns undefined when ready, else why not (the bench says so and skips its Python rows)
+ */
+export function benchPythonReady(command: string, imports: string): string | undefined {
+  try {
+    ensureVenv();
+  } catch (e) {
+    return `no Python for the reference (${(e as Error).message.split('\n')[0]})`;
+  }
+  if (spawnSync(VENV_PYTHON, ['-c', `import ${imports}`], { encoding: 'utf8' }).status !== 0) {
+    console.log(`${command}: installing the reference into .venv (requirements-bench.txt)`);
+    try {
+      run(VENV_PYTHON, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', join(ROOT, 'requirements-bench.txt')]);
+    } catch (e) {
+      return `could not install requirements-bench.txt: ${(e as Error).message}`;
+    }
+  }
+  return undefined;
+}
+
 export function ensureVenv(): void {
   if (!existsSync(VENV_PYTHON)) {
     const py = findPython();

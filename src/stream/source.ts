@@ -21,7 +21,7 @@ export interface SourceChunk {
   readonly id?: string;
   /** how many times the chunk has been handed out, this time included (1 = first delivery; always 1 for files) */
   readonly deliveries: number;
-  /** source line number of lines[0] (1-based) */
+  /** source line number of the first line (1-based) */
   readonly firstLine: number;
   /** raw record lines (CSV or NDJSON text, no newline; null for a line over the length bound): a LineBlock of bytes from a file or a pipe */
   readonly lines: Lines;

@@ -293,9 +293,14 @@ export class ForestKernel {
    */
   scores(data: Float64Array, from: number, to: number, out: Float64Array, norm: number): void {
     const d = this.d;
-    for (let k = from * d; k < to * d; k++) {
-      const v = data[k];
-      if (v - v !== 0) throw new RangeError(`IsolationForest: row ${Math.floor(k / d)}, column ${k % d} is ${v} (must be finite)`);
+    // v * 0 is 0 for a finite v and NaN for NaN or an infinity: one branch-free pass finds out whether to look closer
+    let probe = 0;
+    for (let k = from * d, end = to * d; k < end; k++) probe += data[k] * 0;
+    if (probe !== 0) {
+      for (let k = from * d; k < to * d; k++) {
+        const v = data[k];
+        if (v - v !== 0) throw new RangeError(`IsolationForest: row ${Math.floor(k / d)}, column ${k % d} is ${v} (must be finite)`);
+      }
     }
     this.pathSums(data, from, to, out);
     for (let i = from; i < to; i++) out[i] = -(2 ** (-out[i] / norm));
