@@ -36,7 +36,7 @@ function logMask(encoder: RecordEncoder): Uint8Array {
  * same operations in the same order, so the same doubles; a non-finite value
  * falls back to the two steps, which throw their usual error naming the column.
  */
-function logAndScale(encoder: RecordEncoder, scaler: StandardScaler, X: Matrix): Matrix {
+function logAndScale(encoder: RecordEncoder, scaler: StandardScaler, X: Matrix, into?: Float64Array): Matrix {
   const { mean, scale } = scaler;
   const { rows: n, cols: d, data } = X;
   const twoSteps = () => scaler.transform(encoder.applyLog1p(X), encoder.outputNames);
@@ -50,7 +50,8 @@ function logAndScale(encoder: RecordEncoder, scaler: StandardScaler, X: Matrix):
     atZero[j] = (0 - mean[j]) / scale[j];
     zeroCached[j] = mean[j] !== 0 ? 1 : 0;
   }
-  const out = new Float64Array(n * d);
+  // a caller's scratch when it is large enough (the stream's scorer reuses one: a fresh 4 MB per batch cost its zeroing and the collector)
+  const out = into !== undefined && into.length >= n * d ? into.subarray(0, n * d) : new Float64Array(n * d);
   for (let i = 0, k = 0; i < n; i++) {
     for (let j = 0; j < d; j++, k++) {
       let v = data[k];
@@ -73,10 +74,11 @@ function logAndScale(encoder: RecordEncoder, scaler: StandardScaler, X: Matrix):
  * @param records - either flow records (a model with an encoder: encoded, log1p, scaled), or
  *   a matrix as the record parsers write it: the raw features of a model without an encoder,
  *   or the encoder's output with numeric columns still raw (before log1p)
+ * @param into - optional memory for the result (used when the model has an encoder and it holds rows x width values); the result then shares it
  * @returns rows x the scaler's width, ready for `forest.scoreSamples` / `shapValues`
  * @throws RangeError when the records do not fit the model
  */
-export function modelInput(model: InputTransform, records: FlowRecords | Matrix): Matrix {
+export function modelInput(model: InputTransform, records: FlowRecords | Matrix, into?: Float64Array): Matrix {
   const { encoder, scaler } = model;
   if ('numeric' in records) {
     if (!encoder) throw new RangeError(`${records.source} holds flow records, but the model has no encoder; pass a matrix of its ${model.featureNames.length} features`);
@@ -84,5 +86,5 @@ export function modelInput(model: InputTransform, records: FlowRecords | Matrix)
   }
   const width = encoder ? encoder.outputWidth : scaler.nFeatures;
   if (records.cols !== width) throw new RangeError(`got ${records.cols} columns, the model takes ${width}${encoder ? ' (encoder output)' : ''}`);
-  return encoder ? logAndScale(encoder, scaler, records) : scaler.transform(records, model.featureNames);
+  return encoder ? logAndScale(encoder, scaler, records, into) : scaler.transform(records, model.featureNames);
 }

@@ -43,6 +43,7 @@
  */
 import type { Matrix } from '../core/matrix';
 import type { FlatForest } from './kernel/forest-kernel';
+import { SHAP_KERNEL_BLOCK, ShapKernel } from './kernel/treeshap-kernel';
 
 /** SHAP values of the mean path length; see {@link IsolationForest.shapValues}. */
 export interface ShapExplanation {
@@ -174,7 +175,7 @@ export function buildShapTables(forest: FlatForest): ShapTables {
 }
 
 /** rows explained together: their float32 inputs and contributions stay in cache while every tree's tables stream by */
-const BLOCK = 64;
+const BLOCK = SHAP_KERNEL_BLOCK;
 
 /**
  * SHAP values of rows [from, to) of X (row-major float64, compared as float32
@@ -186,6 +187,44 @@ const BLOCK = 64;
  * G; backward (children before parents) sums H and adds each edge's share.
  */
 export function treeShapRows(forest: FlatForest, tables: ShapTables, X: Float64Array, from: number, to: number, out: Float64Array): void {
+  const kernel = shapKernelFor(forest, tables);
+  if (kernel === undefined) {
+    treeShapRowsJs(forest, tables, X, from, to, out);
+    return;
+  }
+  const d = forest.nFeatures;
+  const scale = 1 / (forest.treeStart.length - 1);
+  for (let b0 = from; b0 < to; b0 += BLOCK) {
+    const m = Math.min(BLOCK, to - b0);
+    const phi = kernel.sums(X.subarray(b0 * d, (b0 + m) * d), m);
+    const o = (b0 - from) * d;
+    for (let k = 0; k < m * d; k++) out[o + k] = phi[k] * scale;
+  }
+}
+
+/** compiled sweeps per tables (q = 4 only); null where WebAssembly is missing or the module would not build */
+const kernels = new WeakMap<ShapTables, ShapKernel | null>();
+
+function shapKernelFor(forest: FlatForest, tables: ShapTables): ShapKernel | undefined {
+  if (tables.q !== 4 || typeof WebAssembly !== 'object') return undefined;
+  let kernel = kernels.get(tables);
+  if (kernel === undefined) {
+    try {
+      kernel = new ShapKernel(forest, tables);
+    } catch {
+      kernel = null; // e.g. a forest too large for one module's memory: the JavaScript sweeps give the same values
+    }
+    kernels.set(tables, kernel);
+  }
+  return kernel ?? undefined;
+}
+
+/**
+ * {@link treeShapRows} in JavaScript: the definition the WebAssembly kernel
+ * (kernel/treeshap-kernel.ts, q = 4) follows operation for operation, and the
+ * path for any other q. Exported for the test that the two agree exactly.
+ */
+export function treeShapRowsJs(forest: FlatForest, tables: ShapTables, X: Float64Array, from: number, to: number, out: Float64Array): void {
   const { treeStart, feature, threshold, right, leafPath, nFeatures: d } = forest;
   const { q, ratio, diff, prevEdge, maxTreeNodes } = tables;
   const nTrees = treeStart.length - 1;

@@ -206,6 +206,18 @@ export class AlertWriter {
       return [new Uint32Array(bytes.buffer), bounds];
     };
     [this.keyWords, this.keyStart] = flat(this.prefixes);
+    // per numeric column j and run length L (up to the next categorical column): the members j .. j + L - 1 all "0"
+    const columns = this.plan.columnKind.length;
+    this.zeroMaxRun = new Int32Array(columns);
+    for (let j = columns - 1; j >= 0; j--) this.zeroMaxRun[j] = this.plan.columnKind[j] >= 0 ? 0 : 1 + (j + 1 < columns ? this.zeroMaxRun[j + 1] : 0);
+    this.zeroBase = new Int32Array(columns);
+    const pieces: Uint8Array[] = [];
+    const zero = Buffer.from('0');
+    for (let j = 0; j < columns; j++) {
+      this.zeroBase[j] = pieces.length;
+      for (let run = 1; run <= this.zeroMaxRun[j]; run++) pieces.push(Buffer.concat(this.prefixes.slice(j, j + run).flatMap((key) => [key, zero])));
+    }
+    [this.zeroWords, this.zeroBounds] = flat(pieces);
     [this.catWords, this.catStart] = flat(this.quoted.flat());
     this.catBase = new Int32Array(this.quoted.length + 1);
     this.quoted.forEach((c, q) => (this.catBase[q + 1] = this.catBase[q] + c.length));
@@ -214,6 +226,11 @@ export class AlertWriter {
   /** the record's keys (plan.prefixes), each from a 4-byte boundary; key j is bytes [keyStart[2j], keyStart[2j + 1]) */
   private readonly keyWords: Uint32Array;
   private readonly keyStart: Int32Array;
+  /** runs of zero members, likewise: column j with a run of L is entry zeroBase[j] + L - 1 (L <= zeroMaxRun[j]) */
+  private readonly zeroWords: Uint32Array;
+  private readonly zeroBounds: Int32Array;
+  private readonly zeroBase: Int32Array;
+  private readonly zeroMaxRun: Int32Array;
   /** every categorical column's quoted categories then "<other>", likewise; column q's code m is entry catBase[q] + m */
   private readonly catWords: Uint32Array;
   private readonly catStart: Int32Array;
@@ -347,8 +364,24 @@ export class AlertWriter {
     const hLen = this.hundredthLength;
     const view = this.view;
     const columns = kinds.length;
+    const runs = this.zeroWords;
+    const runBounds = this.zeroBounds;
+    const runBase = this.zeroBase;
+    const maxRun = this.zeroMaxRun;
     let p = this.pos;
     for (let j = 0; j < columns; j++) {
+      if (kinds[j] < 0 && values[offset + offsets[j]] === 0) {
+        // zeros come in runs (most NSL-KDD counters and rates): the members of a run, keys and "0"s, are one precomputed piece
+        let run = 1;
+        while (run < maxRun[j] && values[offset + offsets[j + run]] === 0) run++;
+        const r = 2 * (runBase[j] + run - 1);
+        const rs = runBounds[r];
+        const re = runBounds[r + 1];
+        for (let w = rs >> 2, e = (re + 3) >> 2, t = p; w < e; w++, t += 4) view.setUint32(t, runs[w], true);
+        p += re - rs;
+        j += run - 1;
+        continue;
+      }
       // four bytes per store; the last store may write up to 3 bytes past the key, which the next store overwrites
       const ks = keyStart[2 * j];
       const ke = keyStart[2 * j + 1];

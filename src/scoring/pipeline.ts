@@ -64,6 +64,7 @@ export class ScoringPipeline {
   /** alert on unseen categories too (see {@link PipelineOptions.unseenAlerts}) */
   readonly unseenAlerts: boolean;
   private writer: AlertWriter | undefined;
+  private scratch = new Float64Array(0);
 
   /**
    * @param model - a loaded bundle (`loadBundle`, with the key check already done)
@@ -109,7 +110,9 @@ export class ScoringPipeline {
   score(values: Float64Array, rows: number): ScoredRows {
     const t0 = performance.now();
     const X = createMatrix(rows, this.width, values.subarray(0, rows * this.width));
-    const scored = this.scoreInput(this.input(X));
+    // the scaled rows are only this call's: one scratch for every batch
+    if (this.scratch.length < rows * this.width) this.scratch = new Float64Array(rows * this.width);
+    const scored = this.scoreInput(modelInput(this.model, X, this.scratch));
     const { scores, decision } = scored;
     const anomalies = this.unseenAlerts ? withUnseen(scored.anomalies, this.model.encoder!.unseenMask(X.data, rows)) : scored.anomalies;
     const explain = this.explainK > 0 ? alertDriversJson(this.model, X.data, this.width, anomalies, this.explainK) : undefined;

@@ -116,6 +116,13 @@ export class Code {
   f64Load(m: MemArg = {}): this {
     return this.emit(0x2b, 3, ...uleb(m.offset ?? 0));
   }
+  /** one byte, zero-extended to i32 */
+  i32Load8U(m: MemArg = {}): this {
+    return this.emit(0x2d, 0, ...uleb(m.offset ?? 0));
+  }
+  i32Store8(m: MemArg = {}): this {
+    return this.emit(0x3a, 0, ...uleb(m.offset ?? 0));
+  }
   f32Store(m: MemArg = {}): this {
     return this.emit(0x38, 2, ...uleb(m.offset ?? 0));
   }
@@ -139,6 +146,22 @@ export class Code {
   geU(): this {
     return this.emit(0x4f);
   }
+  /** signed i32 comparisons */
+  ltS(): this {
+    return this.emit(0x48);
+  }
+  geS(): this {
+    return this.emit(0x4e);
+  }
+  eqz(): this {
+    return this.emit(0x45);
+  }
+  and(): this {
+    return this.emit(0x71);
+  }
+  xor(): this {
+    return this.emit(0x73);
+  }
   ltU(): this {
     return this.emit(0x49);
   }
@@ -150,8 +173,14 @@ export class Code {
   f32Gt(): this {
     return this.emit(0x5e);
   }
+  f32Le(): this {
+    return this.emit(0x5f);
+  }
   f64Add(): this {
     return this.emit(0xa0);
+  }
+  f64Mul(): this {
+    return this.emit(0xa2);
   }
   f32DemoteF64(): this {
     return this.emit(0xb6);
@@ -193,6 +222,13 @@ export class Code {
   }
   loop(): this {
     return this.emit(0x03, 0x40);
+  }
+  /** if (condition on the stack) ... [elseBranch() ...] end */
+  ifThen(): this {
+    return this.emit(0x04, 0x40);
+  }
+  elseBranch(): this {
+    return this.emit(0x05);
   }
   end(): this {
     return this.emit(0x0b);
