@@ -42,6 +42,21 @@ function inverse(columnOf: Int32Array, columns: number): Int32Array {
 
 
 
+/**
+ * A line's UTF-8 for the byte fast paths when it arrived as a string (a Redis
+ * entry, a flow line, a caller's text): one scratch for every parser, as the
+ * parsers run synchronously. Encoding is cheaper than the difference between
+ * parsing characters and parsing bytes, so every line takes the one fast path.
+ */
+let textBytes = new Uint8Array(1 << 12);
+const utf8 = new TextEncoder();
+
+/** `line` encoded into textBytes (grown when needed); @returns its length in bytes */
+function asBytes(line: string): number {
+  if (3 * line.length > textBytes.length) textBytes = new Uint8Array(3 * line.length);
+  return utf8.encodeInto(line, textBytes).written;
+}
+
 /** A problem with the input as a whole (e.g. a header without a model feature): stops the stream. */
 export class InputError extends Error {
   constructor(message: string) {
@@ -88,7 +103,10 @@ export class RecordParser {
       if (line.trim() === '') return { kind: 'reject', reason: 'empty line' };
       return this.parseJson(line, out, offset);
     }
-    if (this.seenFirst && this.fastCsv(line, out, offset)) return RECORD;
+    if (this.seenFirst) {
+      const n = asBytes(line); // first: it may replace textBytes
+      if (this.parseBytes(textBytes, 0, n, out, offset)) return RECORD;
+    }
     if (line.trim() === '') return { kind: 'reject', reason: 'empty line' };
     const fields = line.split(',');
     if (!this.seenFirst) {
@@ -143,32 +161,6 @@ export class RecordParser {
         out[offset + j] = v;
       }
       pos = comma + 1;
-    }
-    return true;
-  }
-
-  /**
-   * The common case without allocation: exactly the expected number of plain
-   * decimal fields. Returns false (and writes nothing it keeps) when anything is
-   * unusual, and the general path then parses the line and explains a reject.
-   */
-  private fastCsv(line: string, out: Float64Array, offset: number): boolean {
-    const n = this.fieldCount;
-    const map = this.columnOf;
-    const d = this.featureNames.length;
-    let start = 0;
-    for (let k = 0; k < n; k++) {
-      const last = k === n - 1;
-      // the last field runs to the end of the line and must hold no further comma
-      const end = last ? (indexOf.call(line, ',', start) < 0 ? line.length : -1) : indexOf.call(line, ',', start);
-      if (end < 0) return false;
-      const j = map ? (this.featureAt ??= inverse(map, n))[k] : k;
-      if (j >= 0 && j < d) {
-        const v = parseDecimal(line, start, end);
-        if (!Number.isFinite(v)) return false;
-        out[offset + j] = v;
-      }
-      start = end + 1;
     }
     return true;
   }
@@ -363,7 +355,8 @@ export class EncodedRecordParser {
       for (let j = 1; j < this.pick.length; j++) picked += `,${fields[this.pick[j]]}`;
       line = picked;
     }
-    if (this.fastCsv(line, out, offset)) return RECORD;
+    const n = asBytes(line); // first: it may replace textBytes
+    if (this.plainBytes(textBytes, 0, n, out, offset)) return RECORD;
     return this.slowCsv(line, out, offset);
   }
 
@@ -378,6 +371,18 @@ export class EncodedRecordParser {
    */
   parseBytes(bytes: Uint8Array, start: number, end: number, out: Float64Array, offset: number): boolean {
     if (this.format !== 'csv' || !this.seenFirst || this.pick !== undefined) return false;
+    return this.plainBytes(bytes, start, end, out, offset);
+  }
+
+  /**
+   * The plain record in bytes[start, end), in the model's column order: one
+   * pass, unsigned plain decimals of at most 15 digits (exact: see
+   * parseDecimal) and known ASCII categories. Returns false when anything is
+   * unusual; slowCsv then parses the line's text and explains a reject or
+   * counts an unseen category. {@link parse} runs it on a line's UTF-8 (after
+   * rearranging it for a header in another order), {@link parseBytes} on the bytes read.
+   */
+  private plainBytes(bytes: Uint8Array, start: number, end: number, out: Float64Array, offset: number): boolean {
     // locals, not fields: V8 reloads a field after each call in the loop
     const n = this.nIn;
     const offsets = this.offsets;
@@ -444,76 +449,6 @@ export class EncodedRecordParser {
   /** for a header in another order: the header column of each model column */
   private pick: Int32Array | undefined;
   private headerFields = 0;
-
-  /**
-   * The common case in one pass over the characters: unsigned plain decimals
-   * of at most 15 digits (exact: see parseDecimal) and known categories.
-   * Returns false when anything is unusual; slowCsv then parses the line again
-   * and explains a reject or counts an unseen category.
-   */
-  private fastCsv(line: string, out: Float64Array, offset: number): boolean {
-    // locals, not fields: V8 reloads a field after each call in the loop
-    const n = this.nIn;
-    const len = line.length;
-    const offsets = this.offsets;
-    const isCategorical = this.isCategorical;
-    const tables = this.tables;
-    const categoryNames = this.categoryNames;
-    const onehot = this.onehot;
-    out.fill(0, offset, offset + this.width);
-    let pos = 0;
-    for (let j = 0; j < n; j++) {
-      const o = offset + offsets[j];
-      if (isCategorical[j] === 1) {
-        // hash the characters up to the comma (no substring), then confirm the match
-        let h = 0;
-        let end = pos;
-        for (; end < len; end++) {
-          const ch = charCodeAt.call(line, end);
-          if (ch === 44) break;
-          h = (Math.imul(h, 31) + ch) | 0;
-        }
-        if (end === len && j < n - 1) return false;
-        const table = tables[j];
-        const code = table.codes[h & table.mask];
-        if (code < 0) return false;
-        const name = categoryNames[j][code];
-        if (name.length !== end - pos) return false;
-        for (let k = 0; k < name.length; k++) if (charCodeAt.call(name, k) !== charCodeAt.call(line, pos + k)) return false;
-        if (onehot) out[o + code] = 1;
-        else out[o] = code;
-        pos = end + 1;
-        continue;
-      }
-      let i = pos;
-      let m = 0;
-      let digits = 0;
-      let scale = 0;
-      let c = 0;
-      while (i < len && (c = charCodeAt.call(line, i)) >= 48 && c <= 57) {
-        m = m * 10 + (c - 48);
-        digits++;
-        i++;
-      }
-      if (i < len && c === 46) {
-        i++;
-        while (i < len && (c = charCodeAt.call(line, i)) >= 48 && c <= 57) {
-          m = m * 10 + (c - 48);
-          digits++;
-          scale++;
-          i++;
-        }
-      }
-      if (digits === 0 || digits > 15 || scale > 22) return false;
-      if (i < len ? charCodeAt.call(line, i) !== 44 : j < n - 1) return false;
-      out[o] = scale === 0 ? m : m / POW10[scale];
-      pos = i + 1;
-    }
-    if (pos > len) return true;
-    // up to two ignored fields after the model's columns
-    const comma = indexOf.call(line, ',', pos);
-    return comma < 0 || indexOf.call(line, ',', comma + 1) < 0;
-  }
 
   private slowCsv(line: string, out: Float64Array, offset: number): LineOutcome {
     if (line.trim() === '') return { kind: 'reject', reason: 'empty line' };
