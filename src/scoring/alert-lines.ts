@@ -164,10 +164,6 @@ export interface AlertTails {
  */
 export class AlertWriter {
   private readonly plan: RecordJsonPlan;
-  /** UTF-8 of plan.prefixes */
-  private readonly prefixes: Uint8Array[];
-  /** per categorical column: UTF-8 of each quoted category, then of "<other>" */
-  private readonly quoted: Uint8Array[][];
   /** an upper bound on one alert tail's bytes, without its explanation */
   private readonly maxBytes: number;
   private buf: Uint8Array = new Uint8Array(0);
@@ -184,12 +180,13 @@ export class AlertWriter {
     readonly d: number,
   ) {
     this.plan = planFor(model);
-    this.prefixes = this.plan.prefixes.map((p) => Buffer.from(p, 'utf8'));
-    this.quoted = this.plan.quoted.map((cats) => cats.map((c) => Buffer.from(c, 'utf8')));
+    // UTF-8 of each member's key, and per categorical column of each quoted category, then of "<other>"
+    const prefixes = this.plan.prefixes.map((p) => Buffer.from(p, 'utf8'));
+    const quoted = this.plan.quoted.map((cats) => cats.map((c) => Buffer.from(c, 'utf8')));
     let max = 64 + 2 * 25; // the fixed keys and two numbers of up to 25 characters
-    this.prefixes.forEach((p, j) => {
+    prefixes.forEach((p, j) => {
       const q = this.plan.columnKind[j];
-      max += p.length + (q < 0 ? 25 : Math.max(...this.quoted[q].map((c) => c.length)));
+      max += p.length + (q < 0 ? 25 : Math.max(...quoted[q].map((c) => c.length)));
     });
     this.unseenNames = this.plan.prefixes.map((_, j) => Buffer.from(JSON.stringify(model.encoder ? model.encoder.inputNames[j] : model.featureNames[j]), 'utf8'));
     // the "unseen" member at its longest: every categorical column named
@@ -205,7 +202,7 @@ export class AlertWriter {
       parts.forEach((b, k) => ((bounds[2 * k] = start[k]), (bounds[2 * k + 1] = start[k] + b.length)));
       return [new Uint32Array(bytes.buffer), bounds];
     };
-    [this.keyWords, this.keyStart] = flat(this.prefixes);
+    [this.keyWords, this.keyStart] = flat(prefixes);
     // per numeric column j and run length L (up to the next categorical column): the members j .. j + L - 1 all "0"
     const columns = this.plan.columnKind.length;
     this.zeroMaxRun = new Int32Array(columns);
@@ -215,12 +212,12 @@ export class AlertWriter {
     const zero = Buffer.from('0');
     for (let j = 0; j < columns; j++) {
       this.zeroBase[j] = pieces.length;
-      for (let run = 1; run <= this.zeroMaxRun[j]; run++) pieces.push(Buffer.concat(this.prefixes.slice(j, j + run).flatMap((key) => [key, zero])));
+      for (let run = 1; run <= this.zeroMaxRun[j]; run++) pieces.push(Buffer.concat(prefixes.slice(j, j + run).flatMap((key) => [key, zero])));
     }
     [this.zeroWords, this.zeroBounds] = flat(pieces);
-    [this.catWords, this.catStart] = flat(this.quoted.flat());
-    this.catBase = new Int32Array(this.quoted.length + 1);
-    this.quoted.forEach((c, q) => (this.catBase[q + 1] = this.catBase[q] + c.length));
+    [this.catWords, this.catStart] = flat(quoted.flat());
+    this.catBase = new Int32Array(quoted.length + 1);
+    quoted.forEach((c, q) => (this.catBase[q + 1] = this.catBase[q] + c.length));
   }
 
   /** the record's keys (plan.prefixes), each from a 4-byte boundary; key j is bytes [keyStart[2j], keyStart[2j + 1]) */
@@ -346,81 +343,54 @@ export class AlertWriter {
 
   /**
    * One record's JSON, into buf at pos. The hot loop of an alert (41 members
-   * on NSL-KDD): every member's key and every common value come from flat
-   * byte tables copied by inline loops, one function with no calls on the
-   * common path (per-member calls and Uint8Array.set of small pieces were
-   * most of its time).
+   * on NSL-KDD): every member's key, every run of zero members and every
+   * category come from flat word tables ({@link words}; Uint8Array.set of
+   * small pieces was most of its time), common numbers from the hundredths table.
    */
   private record(values: Float64Array, offset: number): void {
     const plan = this.plan;
     const offsets = plan.offsets;
     const kinds = plan.columnKind;
-    const keys = this.keyWords;
-    const keyStart = this.keyStart;
-    const cats = this.catWords;
-    const catStart = this.catStart;
     const catBase = this.catBase;
-    const hWords = this.hundredthWords;
-    const hLen = this.hundredthLength;
-    const view = this.view;
-    const columns = kinds.length;
-    const runs = this.zeroWords;
-    const runBounds = this.zeroBounds;
-    const runBase = this.zeroBase;
     const maxRun = this.zeroMaxRun;
-    let p = this.pos;
+    const columns = kinds.length;
     for (let j = 0; j < columns; j++) {
-      if (kinds[j] < 0 && values[offset + offsets[j]] === 0) {
+      const o = offset + offsets[j];
+      const q = kinds[j];
+      if (q < 0 && values[o] === 0) {
         // zeros come in runs (most NSL-KDD counters and rates): the members of a run, keys and "0"s, are one precomputed piece
         let run = 1;
         while (run < maxRun[j] && values[offset + offsets[j + run]] === 0) run++;
-        const r = 2 * (runBase[j] + run - 1);
-        const rs = runBounds[r];
-        const re = runBounds[r + 1];
-        for (let w = rs >> 2, e = (re + 3) >> 2, t = p; w < e; w++, t += 4) view.setUint32(t, runs[w], true);
-        p += re - rs;
+        this.words(this.zeroWords, this.zeroBounds, this.zeroBase[j] + run - 1);
         j += run - 1;
         continue;
       }
-      // four bytes per store; the last store may write up to 3 bytes past the key, which the next store overwrites
-      const ks = keyStart[2 * j];
-      const ke = keyStart[2 * j + 1];
-      for (let w = ks >> 2, e = (ke + 3) >> 2, t = p; w < e; w++, t += 4) view.setUint32(t, keys[w], true);
-      p += ke - ks;
-      const o = offset + offsets[j];
-      const q = kinds[j];
+      this.words(this.keyWords, this.keyStart, j);
       if (q < 0) {
-        const v = values[o];
-        if (v >= 0 && v < 1000) {
-          const k = Math.round(v * 100);
-          if (k / 100 === v) {
-            // exact: k / 100 is the same double as v, so String() of either is the same text
-            let len = hLen[k];
-            if (len === 0) len = this.fillHundredth(k);
-            view.setUint32(p, hWords[2 * k], true);
-            view.setUint32(p + 4, hWords[2 * k + 1], true);
-            p += len;
-            continue;
-          }
-        }
-        this.pos = p;
-        this.number(v);
-        p = this.pos;
+        this.number(values[o]);
         continue;
       }
       const n = catBase[q + 1] - catBase[q] - 1; // known categories; the slot after them is "<other>"
       let code = n;
       if (!plan.onehot) code = values[o];
       else for (let m = 0; m < n; m++) if (values[o + m] === 1) code = m;
-      const c = catBase[q] + code;
-      const cs = catStart[2 * c];
-      const ce = catStart[2 * c + 1];
-      for (let w = cs >> 2, e = (ce + 3) >> 2, t = p; w < e; w++, t += 4) view.setUint32(t, cats[w], true);
-      p += ce - cs;
+      this.words(this.catWords, this.catStart, catBase[q] + code);
       if (code === n) this.unseen.push(j);
     }
-    this.buf[p++] = 125; // }
-    this.pos = p;
+    this.buf[this.pos++] = 125; // }
+  }
+
+  /**
+   * Piece k of a word table at pos, four bytes per store: the last store may
+   * write up to 3 bytes past the piece, which the next write overwrites (the
+   * buffers have room for it).
+   */
+  private words(table: Uint32Array, bounds: Int32Array, k: number): void {
+    const start = bounds[2 * k];
+    const end = bounds[2 * k + 1];
+    const view = this.view;
+    for (let w = start >> 2, e = (end + 3) >> 2, t = this.pos; w < e; w++, t += 4) view.setUint32(t, table[w], true);
+    this.pos += end - start;
   }
 
   /** String(k / 100) into the hundredths table; @returns its length */
