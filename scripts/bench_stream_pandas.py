@@ -21,24 +21,18 @@ import sklearn
 from sklearn.ensemble import IsolationForest
 from sklearn.preprocessing import StandardScaler
 
-FEATURES = [
-    "duration", "protocol_type", "service", "flag", "src_bytes", "dst_bytes", "land", "wrong_fragment", "urgent",
-    "hot", "num_failed_logins", "logged_in", "num_compromised", "root_shell", "su_attempted", "num_root",
-    "num_file_creations", "num_shells", "num_access_files", "num_outbound_cmds", "is_host_login", "is_guest_login",
-    "count", "srv_count", "serror_rate", "srv_serror_rate", "rerror_rate", "srv_rerror_rate", "same_srv_rate",
-    "diff_srv_rate", "srv_diff_host_rate", "dst_host_count", "dst_host_srv_count", "dst_host_same_srv_rate",
-    "dst_host_diff_srv_rate", "dst_host_same_src_port_rate", "dst_host_srv_diff_host_rate", "dst_host_serror_rate",
-    "dst_host_srv_serror_rate", "dst_host_rerror_rate", "dst_host_srv_rerror_rate",
-]
-COLUMNS = FEATURES + ["label", "difficulty"]
-CATEGORICAL = ["protocol_type", "service", "flag"]
-NUMERIC = [c for c in FEATURES if c not in CATEGORICAL]
+
+def columns_of(schema):
+    """The features, every column of a line, and the categorical features, from the Node side's NSL_KDD_SCHEMA (--schema)."""
+    features = [f["name"] for f in schema["features"]]
+    categorical = [f["name"] for f in schema["features"] if f["kind"] == "categorical"]
+    return features, features + [schema["label"]] + schema["trailing"], categorical
 
 
-def encode(frame, categories):
-    numeric = np.log1p(frame[NUMERIC].to_numpy(dtype=np.float64))
+def encode(frame, categories, numeric_columns, categorical):
+    numeric = np.log1p(frame[numeric_columns].to_numpy(dtype=np.float64))
     # a category unseen in training becomes NaN first: no column is set for it (what pandas will require)
-    dummies = [pd.get_dummies(pd.Categorical(frame[c].where(frame[c].isin(categories[c])), categories=categories[c]), dtype=np.float64).to_numpy() for c in CATEGORICAL]
+    dummies = [pd.get_dummies(pd.Categorical(frame[c].where(frame[c].isin(categories[c])), categories=categories[c]), dtype=np.float64).to_numpy() for c in categorical]
     return np.hstack([numeric] + dummies)
 
 
@@ -47,24 +41,30 @@ def main():
     p.add_argument("--train", required=True, help="KDDTrain+_20Percent.txt[.gz]")
     p.add_argument("--input", required=True, help="raw NSL-KDD lines to score")
     p.add_argument("--alerts", required=True, help="NDJSON file the alerts are written to")
+    p.add_argument("--schema", required=True, help="the file layout as JSON: features [{name, kind}], label, normalLabel, trailing")
     p.add_argument("--chunk", type=int, default=50_000)
     a = p.parse_args()
+    schema = json.loads(a.schema)
+    features, names, categorical = columns_of(schema)
+    numeric_columns = [c for c in features if c not in categorical]
 
-    train = pd.read_csv(a.train, header=None, names=COLUMNS)
-    train = train[train["label"] == "normal"]
-    categories = {c: sorted(train[c].unique()) for c in CATEGORICAL}
-    scaler = StandardScaler().fit(encode(train, categories))
+    train = pd.read_csv(a.train, header=None, names=names)
+    train = train[train[schema["label"]] == schema["normalLabel"]]
+    categories = {c: sorted(train[c].unique()) for c in categorical}
+    enc = lambda frame: encode(frame, categories, numeric_columns, categorical)
+    encoded = enc(train)
+    scaler = StandardScaler().fit(encoded)
     forest = IsolationForest(n_estimators=100, max_samples=256, contamination=0.05, random_state=0)
-    forest.fit(scaler.transform(encode(train, categories)))
+    forest.fit(scaler.transform(encoded))
 
     started = time.perf_counter()
     records = 0
     alerts = 0
     with open(a.alerts, "w") as out:
-        for chunk in pd.read_csv(a.input, header=None, names=COLUMNS, chunksize=a.chunk):
-            scores = forest.score_samples(scaler.transform(encode(chunk, categories)))
+        for chunk in pd.read_csv(a.input, header=None, names=names, chunksize=a.chunk):
+            scores = forest.score_samples(scaler.transform(enc(chunk)))
             flagged = scores < forest.offset_
-            rows = chunk.loc[flagged, FEATURES].assign(score=scores[flagged])
+            rows = chunk.loc[flagged, features].assign(score=scores[flagged])
             if len(rows) > 0:
                 out.write(rows.to_json(orient="records", lines=True))
                 out.write("\n")

@@ -34,6 +34,7 @@ import { ROOT, VENV_PYTHON } from './project';
 import { benchPythonReady } from './setup';
 import { CliError, runCommand } from './command';
 import { loadNslKdd } from '../data/nslkdd-files';
+import { NSL_KDD_SCHEMA } from '../data/flows';
 import { readTextFile } from '../data/textfile';
 import { prepareRealTraffic, realTrafficBundle } from '../workflow/real-traffic';
 
@@ -268,7 +269,7 @@ interface PandasRun {
 function pandasLine(input: BenchInput, trainPath: string, dir: string, pipeRows: TableRow[]): string {
   const why = benchPythonReady('bench:stream', 'pandas, sklearn');
   if (why !== undefined) return `reference not measured: ${why}\n`;
-  const py = spawnSync(VENV_PYTHON, [join(ROOT, 'scripts', 'bench_stream_pandas.py'), '--train', trainPath, '--input', input.path, '--alerts', join(dir, 'alerts-pandas.ndjson')], { encoding: 'utf8' });
+  const py = spawnSync(VENV_PYTHON, [join(ROOT, 'scripts', 'bench_stream_pandas.py'), '--schema', JSON.stringify(NSL_KDD_SCHEMA), '--train', trainPath, '--input', input.path, '--alerts', join(dir, 'alerts-pandas.ndjson')], { encoding: 'utf8' });
   if (py.status !== 0) throw new CliError(`scripts/bench_stream_pandas.py failed (exit ${py.status}): ${(py.stderr || py.stdout).trim().split('\n').pop()}`, EXIT_RUN_FAILED);
   const r = JSON.parse(py.stdout) as PandasRun;
   if (r.records !== input.records) throw new CliError(`the pandas loop scored ${r.records} of ${input.records} records`, EXIT_RUN_FAILED);

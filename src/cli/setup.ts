@@ -60,6 +60,21 @@ function findPython(): string {
  *
  * @throws SetupError (exit 3) when there is no usable Python or pip fails
  */
+export function ensureVenv(): void {
+  if (!existsSync(VENV_PYTHON)) {
+    const py = findPython();
+    console.log(`setup: creating ${VENV} with ${py}`);
+    step(() => run(py, ['-m', 'venv', VENV]));
+  }
+  const reqFile = join(ROOT, 'requirements.txt');
+  const stamp = join(VENV, '.requirements.sha256');
+  const hash = createHash('sha256').update(readFileSync(reqFile)).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return;
+  console.log('setup: installing the Python side (JupyterLab, nbclient) into .venv');
+  step(() => run(VENV_PYTHON, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', reqFile]));
+  writeFileSync(stamp, hash);
+}
+
 /**
  * The .venv Python of the benchmarks, with requirements-bench.txt installed
  * when `imports` cannot be imported yet.
@@ -83,21 +98,6 @@ export function benchPythonReady(command: string, imports: string): string | und
     }
   }
   return undefined;
-}
-
-export function ensureVenv(): void {
-  if (!existsSync(VENV_PYTHON)) {
-    const py = findPython();
-    console.log(`setup: creating ${VENV} with ${py}`);
-    step(() => run(py, ['-m', 'venv', VENV]));
-  }
-  const reqFile = join(ROOT, 'requirements.txt');
-  const stamp = join(VENV, '.requirements.sha256');
-  const hash = createHash('sha256').update(readFileSync(reqFile)).digest('hex');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return;
-  console.log('setup: installing the Python side (JupyterLab, nbclient) into .venv');
-  step(() => run(VENV_PYTHON, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', reqFile]));
-  writeFileSync(stamp, hash);
 }
 
 /**
