@@ -274,7 +274,24 @@ describe('the model bundle with an encoder (schema 2)', () => {
     for (let i = 0; i < 50; i++) expect(alertRecordJson(model, buf, i * w)).toBe(JSON.stringify(alertRecord(model, buf, i * w)));
     // the stream's fused log1p + scaling gives the same doubles as the two steps
     const X = createMatrix(lines.length, w, buf);
-    expect(Array.from(modelInput(model, X).data)).toEqual(Array.from(model.scaler.transform((model.encoder as RecordEncoder).applyLog1p(X)).data));
+    const twoSteps = (M: typeof X) => model.scaler.transform((model.encoder as RecordEncoder).applyLog1p(M)).data;
+    const bits = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    expect(bits(modelInput(model, X).data).equals(bits(twoSteps(X)))).toBe(true);
+    // bit for bit also with -0s (a column of mean 0 keeps its -0) and a reused scratch holding old values
+    const { mean } = model.scaler;
+    const meanZero = mean.findIndex((m) => m === 0);
+    expect(meanZero).toBeGreaterThanOrEqual(0); // num_outbound_cmds: always 0 in training
+    const signed = Float64Array.from(buf);
+    for (let i = 0; i < lines.length; i += 3) for (let j = 0; j < w; j += 1 + (i % 5)) if (signed[i * w + j] === 0) signed[i * w + j] = -0;
+    for (let i = 0; i < lines.length; i += 2) signed[i * w + meanZero] = -0;
+    const S = createMatrix(lines.length, w, signed);
+    const scratch = new Float64Array(lines.length * w).fill(7);
+    expect(bits(modelInput(model, S, scratch).data).equals(bits(twoSteps(S)))).toBe(true);
+    expect(Object.is(modelInput(model, S).data[meanZero], -0)).toBe(true);
+    // a NaN falls back to the two steps and their error naming the column
+    const bad = Float64Array.from(buf);
+    bad[5 * w + 4] = NaN;
+    expect(() => modelInput(model, createMatrix(lines.length, w, bad))).toThrow(new RegExp(`row 5, .*${(model.encoder as RecordEncoder).outputNames[4]}`));
     expectAlertBytes(model, buf, lines.length);
   });
   it('parseBytes takes the plain NSL-KDD lines from their bytes with the values parse gives, and leaves every other line to parse', () => {

@@ -17,17 +17,36 @@ export interface InputTransform {
   encoder?: RecordEncoder;
 }
 
-/** per encoder: 1 for each output column that gets log1p */
-const logMasks = new WeakMap<RecordEncoder, Uint8Array>();
+/** per (encoder, scaler): what logAndScale precomputes once */
+interface LogScalePlan {
+  /** 1 for each output column that gets log1p */
+  isLog: Uint8Array;
+  /** per column, what a 0 becomes: (0 - mean) / scale (signedLog1p(0) is 0) */
+  atZero: Float64Array;
+  /** the columns whose mean is 0: there a -0 scales to -0, not to atZero's +0, so they are always computed */
+  meanZero: Int32Array;
+}
 
-function logMask(encoder: RecordEncoder): Uint8Array {
-  let isLog = logMasks.get(encoder);
-  if (!isLog) {
-    isLog = new Uint8Array(encoder.outputWidth);
+const plans = new WeakMap<RecordEncoder, WeakMap<StandardScaler, LogScalePlan>>();
+
+function planFor(encoder: RecordEncoder, scaler: StandardScaler): LogScalePlan {
+  let byScaler = plans.get(encoder);
+  if (!byScaler) plans.set(encoder, (byScaler = new WeakMap()));
+  let plan = byScaler.get(scaler);
+  if (!plan) {
+    const d = encoder.outputWidth;
+    const isLog = new Uint8Array(d);
     for (const o of encoder.logOutputs) isLog[o] = 1;
-    logMasks.set(encoder, isLog);
+    const atZero = new Float64Array(d);
+    const meanZero: number[] = [];
+    for (let j = 0; j < d; j++) {
+      atZero[j] = (0 - scaler.mean[j]) / scaler.scale[j];
+      if (scaler.mean[j] === 0) meanZero.push(j);
+    }
+    plan = { isLog, atZero, meanZero: Int32Array.from(meanZero) };
+    byScaler.set(scaler, plan);
   }
-  return isLog;
+  return plan;
 }
 
 /**
@@ -41,27 +60,24 @@ function logAndScale(encoder: RecordEncoder, scaler: StandardScaler, X: Matrix, 
   const { rows: n, cols: d, data } = X;
   const twoSteps = () => scaler.transform(encoder.applyLog1p(X), encoder.outputNames);
   if (d !== mean.length || d !== encoder.outputWidth) return twoSteps();
-  const isLog = logMask(encoder);
-  // a 0 (most one-hot columns, many counters) scales to the same double every time: computed once per column.
-  // Not when the mean is 0, where -0 and 0 would scale to different zeros.
-  const atZero = new Float64Array(d);
-  const zeroCached = new Uint8Array(d);
-  for (let j = 0; j < d; j++) {
-    atZero[j] = (0 - mean[j]) / scale[j];
-    zeroCached[j] = mean[j] !== 0 ? 1 : 0;
-  }
+  const { isLog, atZero, meanZero } = planFor(encoder, scaler);
   // a caller's scratch when it is large enough (the stream's scorer reuses one: a fresh 4 MB per batch cost its zeroing and the collector)
   const out = into !== undefined && into.length >= n * d ? into.subarray(0, n * d) : new Float64Array(n * d);
-  for (let i = 0, k = 0; i < n; i++) {
-    for (let j = 0; j < d; j++, k++) {
-      let v = data[k];
-      if (v === 0 && zeroCached[j] === 1) {
-        out[k] = atZero[j]; // signedLog1p(0) is 0
-        continue;
-      }
+  // Most values are 0 (one-hot columns, many counters), and a 0 scales to the same double every time:
+  // each row starts as the row of scaled zeros (one copy) and only its other values are computed.
+  for (let i = 0, k0 = 0; i < n; i++, k0 += d) {
+    out.set(atZero, k0);
+    for (let j = 0; j < d; j++) {
+      let v = data[k0 + j];
+      if (v === 0) continue;
       if (isLog[j] === 1) v = signedLog1p(v);
       if (v - v !== 0) return twoSteps(); // NaN or +-Infinity
-      out[k] = (v - mean[j]) / scale[j];
+      out[k0 + j] = (v - mean[j]) / scale[j];
+    }
+    // a -0 in a column of mean 0 (such as a counter that was always 0 in training) stays -0
+    for (let m = 0; m < meanZero.length; m++) {
+      const j = meanZero[m];
+      if (data[k0 + j] === 0) out[k0 + j] = (data[k0 + j] - mean[j]) / scale[j];
     }
   }
   return createMatrix(n, d, out);
