@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +119,23 @@ describe('WorkerPool: each job settles on its own reply', () => {
     expect(good).toEqual({ status: 'fulfilled', value: { value: 8, threadId: expect.any(Number) } });
     expect(pool.worker(0)).toBe(w);
     expect(pool.stats.died).toBe(0);
+  });
+});
+
+describe('WorkerPool: idle workers do not keep the process alive', () => {
+  it('a process whose workers were started and never given a job, or are idle after one, exits by itself', () => {
+    const pool = JSON.stringify(distFile('core/worker-pool.js'));
+    for (const jobs of [0, 1]) {
+      const script = `const { WorkerPool } = require(${pool});
+const p = new WorkerPool({ file: ${JSON.stringify(echoFile)}, maxWorkers: 2 });
+p.worker(0); p.worker(1);
+if (${jobs}) p.run({ op: 'echo', value: 1 }).then((r) => console.log('job', r.value));
+console.log('main done');`;
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 15_000 });
+      expect(r.signal).toBeNull(); // not killed by the timeout: it ended on its own
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(jobs ? 'main done\njob 1\n' : 'main done\n');
+    }
   });
 });
 

@@ -164,7 +164,6 @@ export class PoolWorker<Req, Res> {
   ) {
     this.id = id;
     this.worker = new Worker(pool.file, { workerData: pool.workerData });
-    this.worker.unref(); // an idle worker never keeps the process alive; run() refs it while jobs are out
     this.worker.on('message', (m: JobReply<Res>) => this.receive(m));
     this.worker.on('error', (e) => this.die(`failed: ${e.message}`, e));
     this.worker.on('messageerror', (e) => {
@@ -173,6 +172,10 @@ export class PoolWorker<Req, Res> {
       void this.worker.terminate();
     });
     this.worker.on('exit', (code) => this.die(`exited with code ${code}`));
+    // an idle worker never keeps the process alive; run() refs it while jobs are out.
+    // After the listeners: adding a 'message' listener refs the worker again (a worker
+    // started and never given a job, such as a prestarted scorer, kept the process alive)
+    this.worker.unref();
   }
 
   /** True until the worker errs, exits or is terminated. */
