@@ -8,7 +8,7 @@ import { DEFAULT_PARAMS } from '../src/params/params';
 import { bundleFromPipeline, runPipeline } from '../src/workflow/pipeline';
 import { simulateBatch } from '../src/data/simulate';
 import { processBatch, processStream, simulatedStream } from '../src/stream/batch';
-import { InlineScorer, WorkerScorer, type ScoredBatch } from '../src/stream/scorer';
+import { createBatchScorer, InlineScorer, prestartScoringWorkers, scoringWorkers, WorkerScorer, type ScoredBatch } from '../src/stream/scorer';
 import { ScoringPipeline } from '../src/scoring/pipeline';
 
 const params = { ...DEFAULT_PARAMS, nNormal: 4000, nAnomalous: 200, nEstimators: 50, streamBatches: 4, streamBatchSize: 300 };
@@ -79,7 +79,7 @@ describe('WorkerScorer (on the worker pool) against InlineScorer', () => {
     const inl = new InlineScorer(new ScoringPipeline(model), (b) => inline.push(b));
     for (const b of batches.map(copy)) inl.submit(b.values, b.tags, b.rows);
     const got: ScoredBatch[] = [];
-    const scorer = new WorkerScorer(path, model.checksum, 0, (b) => got.push(b));
+    const scorer = new WorkerScorer(path, new ScoringPipeline(model), (b) => got.push(b));
     for (const b of batches.map(copy)) {
       scorer.submit(b.values, b.tags, b.rows);
       await scorer.waitUntil(2); // the command's backpressure: at most two batches ahead
@@ -95,10 +95,39 @@ describe('WorkerScorer (on the worker pool) against InlineScorer', () => {
     });
   }, 60_000);
 
+  it('scores with workers started before the bundle was loaded (prestartScoringWorkers), and with others when the options differ', async () => {
+    if (scoringWorkers(2, 0) === 0) return; // one core: createBatchScorer scores on the calling thread
+    const inline: ScoredBatch[] = [];
+    const inl = new InlineScorer(new ScoringPipeline(model), (b) => inline.push(b));
+    for (const b of batches.map(copy)) inl.submit(b.values, b.tags, b.rows);
+    for (const startedWith of [{ explain: 0 }, { explain: 2 }]) {
+      prestartScoringWorkers(path, startedWith, 2);
+      const got: ScoredBatch[] = [];
+      const scorer = createBatchScorer(new ScoringPipeline(model), path, 2, (b) => got.push(b));
+      expect(scorer).toBeInstanceOf(WorkerScorer);
+      for (const b of batches.map(copy)) scorer.submit(b.values, b.tags, b.rows);
+      await scorer.close();
+      got.forEach((b, k) => {
+        const { latencyMs: _w, ...mine } = b;
+        const { latencyMs: _i, ...theirs } = inline[k];
+        expect(mine).toEqual(theirs);
+      });
+    }
+  }, 60_000);
+
+  it('ScoringPipeline.score with the rows scaled by the caller (scaledRows) gives what it gives alone', () => {
+    const pipeline = new ScoringPipeline(model);
+    const b = batches[0];
+    const alone = pipeline.score(b.values, b.rows);
+    const scaled = pipeline.scaledRows(b.values, b.rows, new Float64Array(b.rows * 5 + 10).fill(3));
+    expect(pipeline.score(b.values, b.rows, scaled)).toEqual({ ...alone, latencyMs: expect.any(Number) });
+    expect(() => pipeline.score(b.values, b.rows, scaled.subarray(0, 5))).toThrow(/5 scaled values for 300 rows of 5/);
+  });
+
   it('a worker that cannot start rejects the waiters and later submits with the file named, without hanging', async () => {
     const missing = join(mkdtempSync(join(tmpdir(), 'stream-')), 'no-scorer-worker.js');
     const got: ScoredBatch[] = [];
-    const scorer = new WorkerScorer(path, model.checksum, 0, (b) => got.push(b), missing);
+    const scorer = new WorkerScorer(path, new ScoringPipeline(model), (b) => got.push(b), missing);
     const b = copy(batches[0]);
     scorer.submit(b.values, b.tags, b.rows);
     await expect(scorer.waitUntil(0)).rejects.toThrow(new RegExp(`scoring worker failed on batch 0: worker thread ${missing} failed: Cannot find module`));
@@ -112,7 +141,7 @@ describe('WorkerScorer (on the worker pool) against InlineScorer', () => {
     const stuck = join(mkdtempSync(join(tmpdir(), 'stream-')), 'stuck-worker.js');
     // a real worker thread that takes every job and never answers
     writeFileSync(stuck, "require('node:worker_threads').parentPort.on('message', () => {});\n");
-    const scorer = new WorkerScorer(path, model.checksum, 0, () => undefined, stuck, 1, 400);
+    const scorer = new WorkerScorer(path, new ScoringPipeline(model), () => undefined, stuck, 1, 400);
     const b = copy(batches[0]);
     const t0 = performance.now();
     scorer.submit(b.values, b.tags, b.rows);
@@ -124,7 +153,13 @@ describe('WorkerScorer (on the worker pool) against InlineScorer', () => {
   }, 30_000);
 
   it('a bundle changed since it was loaded fails the batch with the reason', async () => {
-    const scorer = new WorkerScorer(path, 'not-the-checksum', 0, () => undefined);
+    // the caller loaded one bundle; the file then holds another (another seed) when the worker reads it
+    const changed = join(mkdtempSync(join(tmpdir(), 'stream-')), 'model.json');
+    saveBundle(changed, bundleFromPipeline(result));
+    const loaded = loadBundle(changed);
+    saveBundle(changed, bundleFromPipeline(runPipeline({ ...params, seed: params.seed + 1 })));
+    expect(loadBundle(changed).checksum).not.toBe(loaded.checksum);
+    const scorer = new WorkerScorer(changed, new ScoringPipeline(loaded), () => undefined);
     const b = copy(batches[0]);
     scorer.submit(b.values, b.tags, b.rows);
     await expect(scorer.waitUntil(0)).rejects.toThrow(/scoring worker failed on batch 0: .*changed since it was loaded/);

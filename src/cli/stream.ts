@@ -17,6 +17,7 @@ import type { InputFormat } from '../data/records';
 import { ScoringPipeline } from '../scoring/pipeline';
 import { FileOutput, PipeOutput, RedisStreamOutput, type DurableOutput } from '../stream/durable-output';
 import { LineSource } from '../stream/line-source';
+import { prestartScoringWorkers } from '../stream/scorer';
 import { CaptureSource } from '../stream/capture-source';
 import { formatFlowInputSummary } from '../capture/flow-input';
 import { errnoText, startScoringLoop, summaryBeforeStart, type StreamSummary } from '../stream/loop';
@@ -381,8 +382,11 @@ function captureSourceFor(opts: StreamOptions, columns: readonly string[]): Capt
  * @throws CliError for a bad model (3), an unusable source (4) or output (5)
  */
 export async function runStream(opts: StreamOptions): Promise<{ code: number; summary: StreamSummary }> {
+  const options = { explain: opts.explain, unseenAlerts: opts.alertUnseen };
+  // the workers boot while this thread loads the bundle and opens the source (each batch proves which bundle it is)
+  if (existsSync(opts.model)) prestartScoringWorkers(opts.model, options, opts.threads);
   const model = loadModel(opts.model, opts.keyFile);
-  const pipeline = new ScoringPipeline(model, { explain: opts.explain, unseenAlerts: opts.alertUnseen });
+  const pipeline = new ScoringPipeline(model, options);
   const prefix = opts.redis ? `[stream ${opts.redis.consumer}]` : '[stream]';
   const log = (line: string) => process.stderr.write(`${prefix} ${line}\n`);
 

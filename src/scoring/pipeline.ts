@@ -106,18 +106,40 @@ export class ScoringPipeline {
    * from the score on (the stream puts each record's origin in front).
    *
    * @param values - at least rows x width values, row-major, as a parser wrote them
+   * @param scaled - their {@link scaledRows}, when the caller computed them (else computed here)
    */
-  score(values: Float64Array, rows: number): ScoredRows {
+  score(values: Float64Array, rows: number, scaled?: Float64Array): ScoredRows {
     const t0 = performance.now();
-    const X = createMatrix(rows, this.width, values.subarray(0, rows * this.width));
-    // the scaled rows are only this call's: one scratch for every batch
-    if (this.scratch.length < rows * this.width) this.scratch = new Float64Array(rows * this.width);
-    const scored = this.scoreInput(modelInput(this.model, X, this.scratch));
+    const n = rows * this.width;
+    const X = createMatrix(rows, this.width, values.subarray(0, n));
+    let input: Matrix;
+    if (scaled !== undefined) {
+      if (scaled.length < n) throw new RangeError(`${scaled.length} scaled values for ${rows} rows of ${this.width}`);
+      input = createMatrix(rows, this.width, scaled.subarray(0, n));
+    } else {
+      // the scaled rows are only this call's: one scratch for every batch
+      if (this.scratch.length < n) this.scratch = new Float64Array(n);
+      input = modelInput(this.model, X, this.scratch);
+    }
+    const scored = this.scoreInput(input);
     const { scores, decision } = scored;
     const anomalies = this.unseenAlerts ? withUnseen(scored.anomalies, this.model.encoder!.unseenMask(X.data, rows)) : scored.anomalies;
     const explain = this.explainK > 0 ? alertDriversJson(this.model, X.data, this.width, anomalies, this.explainK) : undefined;
     const alerts = this.alertWriter.tails({ scores, decision, anomalies, values: X.data }, explain);
     return { scores, decision, anomalies, alerts, latencyMs: performance.now() - t0 };
+  }
+
+  /**
+   * The forest's input of `rows` parsed records (what {@link score} computes
+   * first), for a caller that scales on one thread and scores on another.
+   *
+   * @param values - at least rows x width values, row-major, as a parser wrote them
+   * @param into - memory for the result when it holds rows x width values (the result then shares it)
+   * @returns rows x width scaled values
+   */
+  scaledRows(values: Float64Array, rows: number, into?: Float64Array): Float64Array {
+    const n = rows * this.width;
+    return modelInput(this.model, createMatrix(rows, this.width, values.subarray(0, n)), into).data;
   }
 
   /** Forest and threshold on rows that are already the forest's input (see {@link input}). */

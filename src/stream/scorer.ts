@@ -9,7 +9,9 @@ import type { PipelineOptions, ScoringPipeline } from '../scoring/pipeline';
  * thread or on a worker thread, so that reading and parsing the next batch
  * overlaps with scoring this one (on 2 cores: about twice the throughput).
  * Both run ScoringPipeline.score (with the explanations when the pipeline
- * explains), so the numbers are the same.
+ * explains), so the numbers are the same; the worker one scales each batch
+ * on the calling thread first (ScoringPipeline.scaledRows), which balances
+ * the two threads' work.
  */
 
 export interface ScoredBatch {
@@ -65,17 +67,20 @@ export class InlineScorer implements BatchScorer {
 export interface WorkerRequest {
   /** the batch's sequence number */
   id: number;
+  /** the checksum of the bundle the caller loaded (and checked the key of): the worker refuses to score with another */
+  checksum: string;
   rows: number;
   values: Float64Array;
+  /** the batch's forest input (ScoringPipeline.scaledRows), computed by the caller; moved too */
+  scaled: Float64Array;
 }
 
-/** The worker's result for one batch; `values` is the request's memory, moved back. */
-export type WorkerReply = Pick<ScoredBatch, 'id' | 'scores' | 'decision' | 'anomalies' | 'alerts' | 'latencyMs' | 'values'>;
+/** The worker's result for one batch; `values` and `scaled` are the request's memory, moved back. */
+export type WorkerReply = Pick<ScoredBatch, 'id' | 'scores' | 'decision' | 'anomalies' | 'alerts' | 'latencyMs' | 'values'> & { scaled: Float64Array };
 
 /** What the scoring worker is started with (its `workerData`). */
 export interface ScorerWorkerData {
   modelPath: string;
-  checksum: string;
   /** the caller's pipeline options: drivers per alert (0 = none), alerts on unseen categories */
   options: PipelineOptions;
 }
@@ -94,6 +99,9 @@ export const SCORER_WORKER_FILE = distFile('stream/scorer-worker.js');
  */
 export class WorkerScorer implements BatchScorer {
   private readonly pool: WorkerPool<WorkerRequest, WorkerReply>;
+  private readonly checksum: string;
+  /** scaled-row memory that came back with a reply, for the next batches */
+  private readonly spare: Float64Array[] = [];
   private next = 0;
   /** submitted batches not yet delivered, in submission order; `reply` is set when the worker is done */
   private readonly queue: Array<{ id: number; tags: Float64Array; rows: number; reply?: WorkerReply }> = [];
@@ -104,25 +112,27 @@ export class WorkerScorer implements BatchScorer {
   private lastProgress = performance.now();
 
   /**
-   * @param modelPath - the bundle the caller loaded
-   * @param checksum - its checksum: the worker refuses a bundle that changed since
-   * @param options - the caller's pipeline options (drivers per alert: 0 = none; a number means `{ explain }`)
+   * @param modelPath - the bundle file the caller loaded
+   * @param pipeline - the caller's pipeline on it: it scales each batch here (the reading thread, which
+   *   has time to spare) before the batch goes out; the workers build the same one from `modelPath`
+   *   and refuse a batch whose bundle checksum is not theirs
    * @param onScored - receives each scored batch, in submission order
    * @param workerFile - the worker entry (default: SCORER_WORKER_FILE)
    * @param parallel - worker threads; batches go to the least busy one and are still delivered in order (default 1)
    * @param stuckAfterMs - fail (and terminate the workers) when no batch came back for this long while some are out
+   * @param pool - workers already started for this bundle and these options ({@link prestartScoringWorkers})
    */
   constructor(
     modelPath: string,
-    checksum: string,
-    options: PipelineOptions | number,
+    private readonly pipeline: ScoringPipeline,
     private readonly onScored: (b: ScoredBatch) => void,
     workerFile: string = SCORER_WORKER_FILE,
     readonly parallel = 1,
     private readonly stuckAfterMs = SCORER_JOB_TIMEOUT_MS,
+    pool?: WorkerPool<WorkerRequest, WorkerReply>,
   ) {
-    const workerData: ScorerWorkerData = { modelPath, checksum, options: typeof options === 'number' ? { explain: options } : options };
-    this.pool = new WorkerPool<WorkerRequest, WorkerReply>({ file: workerFile, maxWorkers: parallel, workerData });
+    this.checksum = pipeline.model.checksum;
+    this.pool = pool ?? scorerPool(modelPath, pipelineOptions(pipeline), workerFile, parallel);
     // A batch takes milliseconds (seconds with --explain on a big one): workers that return nothing for
     // SCORER_JOB_TIMEOUT_MS while batches are out are stuck, and the stream fails loudly instead of hanging.
     // A watchdog on progress rather than the pool's jobTimeoutMs: that one posts a worker's jobs one at a
@@ -134,7 +144,6 @@ export class WorkerScorer implements BatchScorer {
       }
     }, Math.min(1000, this.stuckAfterMs));
     this.watchdog.unref();
-    for (let k = 0; k < parallel; k++) this.pool.worker(k); // start now: the workers load the bundle while the first batch is read
   }
 
   get inFlight(): number {
@@ -144,14 +153,18 @@ export class WorkerScorer implements BatchScorer {
   submit(values: Float64Array, tags: Float64Array, rows: number): void {
     if (this.failure) throw this.failure;
     if (this.queue.length === 0) this.lastProgress = performance.now(); // the clock starts with the first batch out
+    // scaled here, on the reading thread, which waits for the worker about a third of the time otherwise
+    // (before the batch is queued: should it throw, nothing waits for a batch that never went out)
+    const scaled = this.pipeline.scaledRows(values, rows, this.spare.pop());
     const id = this.next++;
     const entry: (typeof this.queue)[number] = { id, tags, rows };
     this.queue.push(entry);
-    const req: WorkerRequest = { id, rows, values };
-    // moved, not copied; it comes back with the result
-    this.pool.run(req, [values.buffer as ArrayBuffer]).then(
+    const req: WorkerRequest = { id, checksum: this.checksum, rows, values, scaled };
+    // moved, not copied; they come back with the result
+    this.pool.run(req, [values.buffer as ArrayBuffer, scaled.buffer as ArrayBuffer]).then(
       (reply) => {
         entry.reply = reply;
+        this.spare.push(new Float64Array(reply.scaled.buffer)); // at most one per batch out
         this.lastProgress = performance.now();
         this.deliver();
       },
@@ -200,18 +213,69 @@ export class WorkerScorer implements BatchScorer {
   }
 }
 
+/** the scoring workers' pool: each worker loads the bundle at `modelPath` when it starts */
+function scorerPool(modelPath: string, options: PipelineOptions, workerFile: string, parallel: number): WorkerPool<WorkerRequest, WorkerReply> {
+  const workerData: ScorerWorkerData = { modelPath, options };
+  const pool = new WorkerPool<WorkerRequest, WorkerReply>({ file: workerFile, maxWorkers: parallel, workerData });
+  for (let k = 0; k < parallel; k++) pool.worker(k); // start now: the workers load the bundle while the first batch is read
+  return pool;
+}
+
 /**
- * Where batches are scored, for `--threads N` (threads in all, the reading one
- * included): N - 1 worker threads, or N when the pipeline explains (TreeSHAP
- * then costs far more than reading and parsing, and the reading thread mostly
- * waits); the calling thread alone for N = 1 or on a single core.
+ * Scoring worker threads for `--threads N` (threads in all, the reading one
+ * included): N - 1, or N when the pipeline explains (TreeSHAP then costs far
+ * more than reading and parsing, and the reading thread mostly waits); none
+ * (the calling thread alone) for N = 1 or on a single core.
+ */
+export function scoringWorkers(threads: number, explain: number): number {
+  const cores = availableParallelism();
+  if (threads <= 1 || cores <= 1) return 0;
+  return Math.max(1, Math.min(explain > 0 ? threads : threads - 1, cores));
+}
+
+/** workers started by prestartScoringWorkers and not yet taken by createBatchScorer */
+let prestarted: { key: string; pool: WorkerPool<WorkerRequest, WorkerReply> } | undefined;
+
+/** the options a worker builds its pipeline with: the caller's pipeline's */
+const pipelineOptions = (p: ScoringPipeline): PipelineOptions => ({ explain: p.explainK, unseenAlerts: p.unseenAlerts });
+
+const prestartKey = (modelPath: string, options: PipelineOptions, workers: number) =>
+  JSON.stringify([modelPath, options.explain ?? 0, options.unseenAlerts === true, workers]);
+
+/**
+ * Start the scoring workers of a coming {@link createBatchScorer} call now,
+ * before the caller loads and checks the bundle itself: a worker thread takes
+ * about a tenth of a second to boot and load it, which then overlaps with the
+ * caller's own start instead of delaying the first batch. Safe because every
+ * batch carries the checksum of the bundle the caller loaded, and a worker
+ * scores nothing with another one. Workers not taken (the command failed
+ * first) are idle and unref'd: they do not keep the process alive.
+ *
+ * @param modelPath - the bundle file the caller will load
+ * @param options - the pipeline options it will use
+ * @param threads - the `--threads` it will pass to createBatchScorer
+ */
+export function prestartScoringWorkers(modelPath: string, options: PipelineOptions, threads: number): void {
+  const workers = scoringWorkers(threads, options.explain ?? 0);
+  if (workers === 0 || prestarted) return;
+  const opts: PipelineOptions = { explain: options.explain ?? 0, unseenAlerts: options.unseenAlerts === true };
+  prestarted = { key: prestartKey(modelPath, opts, workers), pool: scorerPool(modelPath, opts, SCORER_WORKER_FILE, workers) };
+}
+
+/**
+ * Where batches are scored, for `--threads N` ({@link scoringWorkers}): on
+ * worker threads (the ones {@link prestartScoringWorkers} started, when it was
+ * called for the same bundle and options), or on the calling thread.
  *
  * @param pipeline - the caller's pipeline (the workers build the same one from `modelPath`)
  * @param modelPath - the bundle file the pipeline's model was loaded from
  */
 export function createBatchScorer(pipeline: ScoringPipeline, modelPath: string, threads: number, onScored: (b: ScoredBatch) => void): BatchScorer {
-  const cores = availableParallelism();
-  if (threads <= 1 || cores <= 1) return new InlineScorer(pipeline, onScored);
-  const workers = Math.max(1, Math.min(pipeline.explainK > 0 ? threads : threads - 1, cores));
-  return new WorkerScorer(modelPath, pipeline.model.checksum, { explain: pipeline.explainK, unseenAlerts: pipeline.unseenAlerts }, onScored, SCORER_WORKER_FILE, workers);
+  const workers = scoringWorkers(threads, pipeline.explainK);
+  if (workers === 0) return new InlineScorer(pipeline, onScored);
+  let pool: WorkerPool<WorkerRequest, WorkerReply> | undefined;
+  if (prestarted?.key === prestartKey(modelPath, pipelineOptions(pipeline), workers)) pool = prestarted.pool;
+  else if (prestarted) void prestarted.pool.close(); // started for something else: not used
+  prestarted = undefined;
+  return new WorkerScorer(modelPath, pipeline, onScored, SCORER_WORKER_FILE, workers, SCORER_JOB_TIMEOUT_MS, pool);
 }
