@@ -323,16 +323,42 @@ describe('the model bundle with an encoder (schema 2)', () => {
         expect(viaBytes.parse(l, b, 0), `line ${i}`).toEqual(outcome);
       }
     });
-    // the test lines are plain but for the unseen categories (which parse counts); of the awkward lines the two
-    // decimals without a digit on one side (the text path takes them too, with the same values) and the two shorter lines
-    const plainTest = test.length - 1 - test.slice(1).filter((l) => l.split(',').slice(1, 4).some((v, k) => !enc.codes[k + 1]!.has(v))).length;
-    expect(fromBytes).toBe(plainTest + 4);
+    // every test line is plain, unseen categories included (counted once the line is taken); of the awkward lines
+    // the unseen one, the two decimals without a digit on one side (the text path takes them too, with the same
+    // values) and the two shorter lines
+    const unseenTest = test.slice(1).filter((l) => l.split(',').slice(1, 4).some((v, k) => !enc.codes[k + 1]!.has(v))).length;
+    expect(unseenTest).toBeGreaterThan(100);
+    expect(fromBytes).toBe(test.length - 1 + 5);
+    expect(viaBytes.unseen).toEqual(viaText.unseen);
     const awkwardFromBytes = awkward.filter((l) => {
       const bytes = Buffer.from(l);
       return viaBytes.parseBytes(bytes, 0, bytes.length, b, 0);
     });
-    expect(awkwardFromBytes).toEqual([line({ 24: '.5' }), line({ 24: '5.' }), line({}, 41), line({}, 42)]);
-    expect(viaBytes.unseen).toEqual(viaText.unseen);
+    expect(awkwardFromBytes).toEqual([line({ 2: 'gopher' }), line({ 24: '.5' }), line({ 24: '5.' }), line({}, 41), line({}, 42)]);
+
+    // the same lines through slowCsv (a space before the protocol, which only it takes, trimmed): the same values,
+    // unseen counts and warnings, in the same order, as the byte path
+    const viaSlow = new EncodedRecordParser(enc, 'csv');
+    const viaFast = new EncodedRecordParser(enc, 'csv');
+    const spaced = (l: string) => l.replace(',', ', ');
+    test.forEach((l, i) => {
+      const slow = viaSlow.parse(i === 0 ? l : spaced(l), a, 0);
+      const bytes = Buffer.from(l);
+      if (i === 0) return void viaFast.parse(l, b, 0);
+      expect(slow, `line ${i}`).toEqual({ kind: 'record' });
+      expect(viaFast.parseBytes(bytes, 0, bytes.length, b, 0), `line ${i}`).toBe(true);
+      expect(Array.from(b), `line ${i}`).toEqual(Array.from(a));
+    });
+    expect(viaFast.unseen).toEqual(viaSlow.unseen);
+    expect(viaFast.warnings).toEqual(viaSlow.warnings);
+    expect(viaFast.warnings.length).toBeGreaterThan(3);
+    // a line the byte path gives up on after an unseen category counts it once (through slowCsv), not twice
+    const once = new EncodedRecordParser(enc, 'csv');
+    once.parse(test[0], b, 0);
+    const late = line({ 2: 'gopher', 24: '1e3' });
+    expect(once.parseBytes(Buffer.from(late), 0, late.length, b, 0)).toBe(false);
+    expect(once.parse(late, b, 0)).toEqual({ kind: 'record' });
+    expect(once.unseen).toEqual({ service: { gopher: 1 } });
   });
   it('an unseen category: named in the alert line, and with unseenAlerts an alert of its own (issue 18)', () => {
     const model = loadBundle(join(dir, 'nsl-model.json'));
