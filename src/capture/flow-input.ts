@@ -16,6 +16,7 @@ import type { FlowRecord } from './flow-record';
 import { newDecodedPacket, SKIP_REASONS, type FrameSink, type SkipReason } from './packet';
 import { WindowFeatures, type WindowOptions } from './windows';
 import { ZeekConnParser, ZeekFormatError, ZeekSkip } from './zeek';
+import { formatCount } from '../core/count-text';
 
 /** what the input holds: 'auto' tells captures and Zeek logs apart by their first bytes */
 export type FlowInputFormat = 'auto' | 'pcap' | 'pcapng' | 'zeek';
@@ -222,8 +223,6 @@ export async function readFlows(input: Readable, onFlow: (flow: FlowRecord) => v
   return { format: `zeek-${parser.format ?? 'tsv'}`, gzip, records, used, skipped, flows, unknownBlocks: 0 };
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
-
 /**
  * The summary lines of a read (`npm run flows`, the stream command's capture source):
  * what was read, how much was used, what was skipped by reason.
@@ -234,12 +233,12 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 export function formatFlowInputSummary(title: string, s: FlowInputSummary, seconds?: number): string {
   const skipped = Object.entries(s.skipped).filter(([, n]) => n > 0);
   const what = s.format.startsWith('zeek') ? 'log records' : 'packets';
-  const rate = seconds === undefined ? '' : ` in ${seconds.toFixed(2)} s (${fmt(Math.round(s.records / Math.max(seconds, 1e-9)))} ${what}/s)`;
+  const rate = seconds === undefined ? '' : ` in ${seconds.toFixed(2)} s (${formatCount(Math.round(s.records / Math.max(seconds, 1e-9)))} ${what}/s)`;
   const lines = [
-    `${title} (${s.format}${s.gzip ? ', gzip' : ''}): ${fmt(s.records)} ${what} -> ${fmt(s.flows)} flows${rate}`,
-    `  ${what} read ${fmt(s.records)} = used ${fmt(s.used)} + skipped ${fmt(s.records - s.used)}${skipped.length ? ` (${skipped.map(([r, n]) => `${r} ${fmt(n)}`).join(', ')})` : ''}`,
+    `${title} (${s.format}${s.gzip ? ', gzip' : ''}): ${formatCount(s.records)} ${what} -> ${formatCount(s.flows)} flows${rate}`,
+    `  ${what} read ${formatCount(s.records)} = used ${formatCount(s.used)} + skipped ${formatCount(s.records - s.used)}${skipped.length ? ` (${skipped.map(([r, n]) => `${r} ${formatCount(n)}`).join(', ')})` : ''}`,
   ];
-  if (s.unknownBlocks > 0) lines.push(`  pcapng blocks of unknown type skipped: ${fmt(s.unknownBlocks)}`);
+  if (s.unknownBlocks > 0) lines.push(`  pcapng blocks of unknown type skipped: ${formatCount(s.unknownBlocks)}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -18,6 +18,7 @@ import { IsolationForest } from '../model/forest';
 import { buildShapTables } from '../model/treeshap';
 import { textTable, type TableRow } from '../notebook/tables';
 import { Workspace } from '../persist/workspace';
+import { formatCount } from '../core/count-text';
 
 interface Outcome {
   data: string;
@@ -122,7 +123,7 @@ function main(argv: readonly string[]): number {
     'explain s': (o.explainMs / 1000).toFixed(2),
     'ms/row': o.msPerRow.toFixed(3),
     'CPU ms/row': o.cpuMsPerRow.toFixed(3),
-    'rows/s': Math.round(1000 / o.msPerRow).toLocaleString('en-US'),
+    'rows/s': formatCount(1000 / o.msPerRow),
     'max |sum error|': o.maxLocalAccuracyError.toExponential(1),
   }));
   console.log(textTable(table, { caption: 'Exact TreeSHAP of the mean path length, one core (IsolationForest, 100 trees, maxSamples 256)' }));

@@ -27,6 +27,7 @@ import { readCapture } from '../capture/capture-reader';
 import { textTable } from '../notebook/tables';
 import { ROOT, VENV_PYTHON } from './project';
 import { readFlows } from '../capture/flow-input';
+import { formatCount } from '../core/count-text';
 
 const USAGE = `usage: npm run bench:flows -- [--input FILE] [--repeat N] [--runs N]
 
@@ -78,7 +79,6 @@ async function writeRepeated(input: string, out: string, times: number): Promise
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseOptions(argv, { input: { type: 'string' }, repeat: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
@@ -99,7 +99,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const repeat = values.repeat === undefined ? Math.max(1, Math.ceil(500_000 / Math.max(1, packetsOnce))) : integerOption('--repeat', values.repeat);
     const file = join(dir, 'bench.pcap');
     const { packets } = await writeRepeated(input, file, repeat);
-    process.stderr.write(`[bench:flows] ${input}: ${fmt(packetsOnce)} packets x ${repeat} = ${fmt(packets)} packets in ${file}\n`);
+    process.stderr.write(`[bench:flows] ${input}: ${formatCount(packetsOnce)} packets x ${repeat} = ${formatCount(packets)} packets in ${file}\n`);
 
     const hasNfstream = existsSync(VENV_PYTHON) && spawnSync(VENV_PYTHON, ['-c', 'import nfstream'], { stdio: 'ignore' }).status === 0;
     const meterOnly: number[] = [];
@@ -134,7 +134,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         theirFlows = out.flows;
       }
     }
-    const row = (meter: string, xs: number[], flows: number) => ({ meter, seconds: median(xs).toFixed(2), 'packets/s': fmt(packets / median(xs)), 'flows/s': fmt(flows / median(xs)), flows: fmt(flows) });
+    const row = (meter: string, xs: number[], flows: number) => ({ meter, seconds: median(xs).toFixed(2), 'packets/s': formatCount(packets / median(xs)), 'flows/s': formatCount(flows / median(xs)), flows: formatCount(flows) });
     const rows = [
       row('ours: metering only (readFlows, flows counted)', meterOnly, ourFlows),
       row('ours: metering + window features', meterWindows, ourFlows),
@@ -144,7 +144,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         ? [row('nfstream 6.6.0 (n_meters=1, statistics, no dissection), flows iterated', theirs, theirFlows)]
         : []),
     ];
-    process.stdout.write(`${textTable(rows, { caption: `${fmt(packets)} packets, median of ${runs} runs each` })}\n`);
+    process.stdout.write(`${textTable(rows, { caption: `${formatCount(packets)} packets, median of ${runs} runs each` })}\n`);
     if (hasNfstream) process.stdout.write(`metering only, ours / nfstream: ${(median(theirs) / median(meterOnly)).toFixed(1)}x the packets per second${theirFlows === ourFlows ? '' : ` (flow counts differ: ${ourFlows} vs ${theirFlows})`}\n`);
     else process.stdout.write('nfstream not installed in .venv (pip install -r requirements-bench.txt): our figures only\n');
     return 0;

@@ -37,6 +37,7 @@ import { loadNslKdd } from '../data/nslkdd-files';
 import { NSL_KDD_SCHEMA } from '../data/flows';
 import { readTextFile } from '../data/textfile';
 import { prepareRealTraffic, realTrafficBundle } from '../workflow/real-traffic';
+import { formatCount } from '../core/count-text';
 
 /** Exit code when a measured stream run fails or miscounts. */
 export const EXIT_RUN_FAILED = 3;
@@ -55,7 +56,6 @@ interface BenchInput {
   lines: number;
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const mib = (path: string) => (statSync(path).size / 2 ** 20).toFixed(1);
 const threadsLabel = (n: number) => `${n} thread${n > 1 ? 's' : ''}`;
 
@@ -128,7 +128,7 @@ async function pipeThrough(input: BenchInput, dir: string, threads: number, expl
   const written = await countLines(alertsPath);
   if (written !== summary.recordsAnomalous) throw new CliError(`${input.label}: the summary counts ${summary.recordsAnomalous} alerts, ${alertsPath} holds ${written}`, EXIT_RUN_FAILED);
   rmSync(alertsPath, { force: true });
-  console.log(`  ${input.label}, ${fmt(input.records)} records, ${threadsLabel(threads)}${explain > 0 ? `, --explain ${explain}` : ''}: ${seconds.toFixed(2)} s`);
+  console.log(`  ${input.label}, ${formatCount(input.records)} records, ${threadsLabel(threads)}${explain > 0 ? `, --explain ${explain}` : ''}: ${seconds.toFixed(2)} s`);
   return { seconds, summary };
 }
 
@@ -136,15 +136,15 @@ async function pipeThrough(input: BenchInput, dir: string, threads: number, expl
 function pipeRow(input: BenchInput, threads: number, run: { seconds: number; summary: StreamSummary }, explain?: number): TableRow {
   const { seconds, summary } = run;
   return {
-    records: fmt(input.records),
+    records: formatCount(input.records),
     'input MiB': mib(input.path),
     threads,
     ...(explain === undefined ? {} : { explain: `top ${explain}` }),
     'wall s': seconds.toFixed(2),
-    'records/s end to end': fmt(input.records / seconds),
+    'records/s end to end': formatCount(input.records / seconds),
     'child s': summary.seconds.toFixed(2),
-    'child records/s': fmt(summary.recordsPerSecond),
-    'alerts written': fmt(summary.recordsAnomalous),
+    'child records/s': formatCount(summary.recordsPerSecond),
+    'alerts written': formatCount(summary.recordsAnomalous),
     'peak MiB': summary.peakRssMB.toFixed(0),
     'batch p50 ms': summary.batchLatencyMs?.p50.toFixed(2) ?? '-',
     'batch p99 ms': summary.batchLatencyMs?.p99.toFixed(2) ?? '-',
@@ -238,15 +238,15 @@ async function throughRedis(inputs: readonly BenchInput[], dir: string): Promise
         out.push({
           input: input.label,
           group: `${consumers} consumer${consumers > 1 ? 's' : ''} x ${threadsLabel(threads)}`,
-          records: fmt(input.records),
-          entries: fmt(published.entries),
+          records: formatCount(input.records),
+          entries: formatCount(published.entries),
           'wall s': seconds.toFixed(2),
-          'records/s end to end': fmt(input.records / seconds),
-          'publish records/s': fmt(input.records / publishSeconds),
-          'alerts written': fmt(alerts),
+          'records/s end to end': formatCount(input.records / seconds),
+          'publish records/s': formatCount(input.records / publishSeconds),
+          'alerts written': formatCount(alerts),
           'peak MiB (largest consumer)': peak.toFixed(0),
         });
-        console.log(`  ${input.label}, ${fmt(input.records)} records through Redis, ${consumers} consumer(s) x ${threadsLabel(threads)}: ${seconds.toFixed(2)} s`);
+        console.log(`  ${input.label}, ${formatCount(input.records)} records through Redis, ${consumers} consumer(s) x ${threadsLabel(threads)}: ${seconds.toFixed(2)} s`);
       }
     }
   } finally {
@@ -274,7 +274,7 @@ function pandasLine(input: BenchInput, trainPath: string, dir: string, pipeRows:
   const r = JSON.parse(py.stdout) as PandasRun;
   if (r.records !== input.records) throw new CliError(`the pandas loop scored ${r.records} of ${input.records} records`, EXIT_RUN_FAILED);
   const ratios = pipeRows.map((row) => `${row.threads} thread${row.threads === 1 ? '' : 's'} ${(Number(String(row['child records/s']).replace(/,/g, '')) / r.records_per_second).toFixed(2)}x`).join(', ');
-  return `reference, same lines, this run: a pandas + scikit-learn loop (50,000-line chunks, same encoding and forest size, alerts written; model fitted before the clock) ${fmt(r.records_per_second)} records/s, ${fmt(r.alerts)} alerts (${r.versions}); the stream command's child records/s is ${ratios} that\n`;
+  return `reference, same lines, this run: a pandas + scikit-learn loop (50,000-line chunks, same encoding and forest size, alerts written; model fitted before the clock) ${formatCount(r.records_per_second)} records/s, ${formatCount(r.alerts)} alerts (${r.versions}); the stream command's child records/s is ${ratios} that\n`;
 }
 
 /** The NSL-KDD bundle of the bench: one-hot + log1p, forest of 100 trees x 256 rows fitted on the training file's normal records. */

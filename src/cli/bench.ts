@@ -22,6 +22,7 @@ import { ROOT, run, VENV_PYTHON } from './project';
 import { ensureVenv } from './setup';
 import { integerOption, numberOption, parseOptions } from './args';
 import { runCommand, UsageError, writeFailure } from './command';
+import { formatCount } from '../core/count-text';
 
 const SIZES = {
   small: { nNormal: 10_000, nAnomalous: 500 },
@@ -165,7 +166,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const files = { x: join(work, `${size}.f64`), y: join(work, `${size}.i8`) };
       writeFileSync(files.x, Buffer.from(Xs.data.buffer, Xs.data.byteOffset, Xs.data.byteLength));
       writeFileSync(files.y, Buffer.from(data.y.buffer, data.y.byteOffset, data.y.byteLength));
-      console.log(`\n${size}: ${Xs.rows.toLocaleString('en-US')} rows x ${Xs.cols} features (standardized), ${opts.runs} runs each`);
+      console.log(`\n${size}: ${formatCount(Xs.rows)} rows x ${Xs.cols} features (standardized), ${opts.runs} runs each`);
       for (const contestant of Object.keys(CONTESTANTS) as Contestant[]) {
         const outcome: Outcome = { contestant, size, rows: Xs.rows, runs: [] };
         outcomes.push(outcome);
@@ -208,7 +209,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'score s': fmt(m?.scoreSeconds, 3),
       'fit+score s': fmt(total, 3),
       'x sklearn time': total !== undefined && refTotal !== undefined ? fmt(total / refTotal, 3) : '-',
-      'score rows/s': m ? Math.round(o.rows / m.scoreSeconds).toLocaleString('en-US') : '-',
+      'score rows/s': m ? formatCount(o.rows / m.scoreSeconds) : '-',
       'peak MiB': fmt(m?.peakMB, 0),
       'ROC-AUC': fmt(m?.rocAuc, 6),
       precision: fmt(m?.precision, 4),

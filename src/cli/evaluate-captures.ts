@@ -18,6 +18,7 @@ import { ArtifactError, saveBundle } from '../persist/bundle';
 import { textTable, type TableRow } from '../notebook/tables';
 import { captureBundle, compareFeatureSets, evaluateCaptures, prepareCaptures, type CaptureEvaluation, type LabelledFlows } from '../workflow/capture-evaluation';
 import { basename } from 'node:path';
+import { formatCount } from '../core/count-text';
 
 export const CAPTURE_EVALUATE_USAGE = `usage: npm run evaluate -- --format capture --train FILE --test FILE --truth FILE [options]
 
@@ -113,7 +114,7 @@ const pct = (v: number) => (Number.isNaN(v) ? 'n/a' : `${(100 * v).toFixed(1)}%`
 /** the per-episode table of one evaluation */
 export function formatCaptureEvaluation(e: CaptureEvaluation): string {
   const lines = [
-    `features: ${e.featureSet} (${e.features.length})${e.log1p ? ' + log1p' : ''}; fit ${e.fitFlows.toLocaleString('en-US')} normal flows, threshold on ${e.validationFlows.toLocaleString('en-US')} later ones; test ${e.testFlows.toLocaleString('en-US')} flows (${e.testNormal.toLocaleString('en-US')} normal); seeds ${e.seeds.join(',')}`,
+    `features: ${e.featureSet} (${e.features.length})${e.log1p ? ' + log1p' : ''}; fit ${formatCount(e.fitFlows)} normal flows, threshold on ${formatCount(e.validationFlows)} later ones; test ${formatCount(e.testFlows)} flows (${formatCount(e.testNormal)} normal); seeds ${e.seeds.join(',')}`,
     `ROC-AUC ${f3(e.rocAuc.mean)} ± ${f3(e.rocAuc.std)}`,
   ];
   for (const [k, d] of Object.entries(e.detection)) {
@@ -193,7 +194,7 @@ export async function runCaptureEvaluate(argv: readonly string[]): Promise<numbe
       try {
         const saved = saveBundle(args.saveModel, captureBundle(pc, 0, args.fpr[0]!));
         model = { path: recordedPath(saved.path), checksum: saved.checksum };
-        process.stderr.write(`evaluate: model bundle (seed 0, threshold at ${pct(args.fpr[0]!)} FPR on the validation flows) written to ${saved.path} (${saved.bytes.toLocaleString('en-US')} bytes, ${saved.checksum})\n`);
+        process.stderr.write(`evaluate: model bundle (seed 0, threshold at ${pct(args.fpr[0]!)} FPR on the validation flows) written to ${saved.path} (${formatCount(saved.bytes)} bytes, ${saved.checksum})\n`);
       } catch (err) {
         if (err instanceof ArtifactError || (err as NodeJS.ErrnoException).code) {
           process.stderr.write(`evaluate: cannot write the model to ${args.saveModel}: ${(err as Error).message}\n`);

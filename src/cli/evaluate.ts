@@ -17,6 +17,7 @@ import { textTable, type TableRow } from '../notebook/tables';
 import { validatedDetectionRows } from '../notebook/real-traffic-tables';
 import { runCaptureEvaluate } from './evaluate-captures';
 import { evaluateRealTraffic, prepareRealTraffic, realTrafficBundle, validatedDetection, type RealTrafficEvaluation, type Spread, type ValidatedDetection } from '../workflow/real-traffic';
+import { formatCount } from '../core/count-text';
 
 export const EXIT = { ok: 0, internal: 1, usage: 2, input: 4, output: 5 } as const;
 
@@ -56,7 +57,6 @@ checksums, the metrics): npm run runs lists them.
 
 Exit codes: 0 done, 2 bad usage, 4 unreadable or malformed input file,
 5 model file or run log cannot be written, 1 unexpected failure.`;
-
 
 export interface EvaluateArgs {
   train: string;
@@ -116,12 +116,12 @@ const range = (s: Spread) => `${f3(s.min)}-${f3(s.max)}`;
 export function formatEvaluation(e: RealTrafficEvaluation, train: string, test: string, validated?: ValidatedDetection): string {
   const o = e.options;
   const lines = [
-    `train ${train}: ${e.trainRecords.toLocaleString('en-US')} records (${o.trainOn === 'normal' ? 'normal only' : 'all'}); test ${test}: ${e.testRecords.toLocaleString('en-US')} records, ${e.testAttacks.toLocaleString('en-US')} attacks (prevalence ${f3(e.prevalence)})`,
+    `train ${train}: ${formatCount(e.trainRecords)} records (${o.trainOn === 'normal' ? 'normal only' : 'all'}); test ${test}: ${formatCount(e.testRecords)} records, ${formatCount(e.testAttacks)} attacks (prevalence ${f3(e.prevalence)})`,
     `${o.encoding} encoding${o.log1p ? ' + log1p' : ''} -> ${e.encodedFeatures} features, standardized; IsolationForest(${e.forest.nEstimators} trees, maxSamples ${e.forest.maxSamples}, contamination ${e.forest.contamination}); seeds ${e.seeds.join(',')}`,
   ];
   const unseenCols = Object.entries(e.unseen.byColumn);
   if (unseenCols.length > 0) {
-    lines.push(`test categories unseen in training (scored as "other"): ${e.unseen.records.toLocaleString('en-US')} records; ${unseenCols.map(([c, v]) => `${c}: ${Object.entries(v).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k, n]) => `${k} ${n}`).join(', ')}`).join('; ')}`);
+    lines.push(`test categories unseen in training (scored as "other"): ${formatCount(e.unseen.records)} records; ${unseenCols.map(([c, v]) => `${c}: ${Object.entries(v).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k, n]) => `${k} ${n}`).join(', ')}`).join('; ')}`);
   }
   const rows: TableRow[] = [
     { metric: 'ROC-AUC', 'mean ± std': pm(e.rocAuc), 'min-max': range(e.rocAuc) },
@@ -141,7 +141,7 @@ export function formatEvaluation(e: RealTrafficEvaluation, train: string, test: 
   });
   lines.push('', textTable(fam, { caption: 'detection rate per attack family (mean ± std over seeds)' }));
   if (validated) {
-    lines.push('', textTable(validatedDetectionRows(validated), { caption: `thresholds set on ${validated.validationRecords.toLocaleString('en-US')} held-out normal training records (forests fitted on the other ${validated.fitRecords.toLocaleString('en-US')}; mean over seeds)` }));
+    lines.push('', textTable(validatedDetectionRows(validated), { caption: `thresholds set on ${formatCount(validated.validationRecords)} held-out normal training records (forests fitted on the other ${formatCount(validated.fitRecords)}; mean over seeds)` }));
   }
   lines.push('', `time: prepare ${e.timingsMs.prepare.toFixed(0)} ms, fit ${e.timingsMs.fit.toFixed(0)} ms, score ${e.timingsMs.score.toFixed(0)} ms (all seeds)`);
   return lines.join('\n');
@@ -208,7 +208,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
       const prepared = prepareRealTraffic(train, test, evaluation.options);
       const saved = saveBundle(args.saveModel, realTrafficBundle(prepared, train, 0));
       model = { path: recordedPath(saved.path), checksum: saved.checksum };
-      process.stderr.write(`evaluate: model bundle (seed 0) written to ${saved.path} (${saved.bytes.toLocaleString('en-US')} bytes, ${saved.checksum})\n`);
+      process.stderr.write(`evaluate: model bundle (seed 0) written to ${saved.path} (${formatCount(saved.bytes)} bytes, ${saved.checksum})\n`);
     } catch (e) {
       if (e instanceof ArtifactError || (e as NodeJS.ErrnoException).code) {
         process.stderr.write(`evaluate: cannot write the model to ${args.saveModel}: ${(e as Error).message}\n`);

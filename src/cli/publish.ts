@@ -13,6 +13,7 @@ import { FLOW_CSV_HEADER } from '../capture/flow-lines';
 import { FlowInputError, formatFlowInputSummary, type FlowInputSummary } from '../capture/flow-input';
 import { integerOption, parseOptions } from './args';
 import { UsageError } from './command';
+import { formatCount } from '../core/count-text';
 
 export const PUBLISH_EXIT = { ok: 0, internal: 1, usage: 2, input: 4, redis: 5 } as const;
 
@@ -39,7 +40,6 @@ the first, for consumers started with npm run stream -- --redis ... to score.
 
 Exit codes: 0 done, 2 bad usage, 4 input unreadable, 5 Redis unreachable or
 refused a command, 1 unexpected failure.`;
-
 
 export interface PublishCliOptions {
   redis: string;
@@ -85,8 +85,6 @@ export function parsePublishArgs(argv: string[]): PublishCliOptions | 'help' {
     quiet: values.quiet ?? false,
   };
 }
-
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 type FlowFormat = 'pcap' | 'pcapng' | 'zeek';
 
@@ -158,8 +156,8 @@ export async function main(argv: string[]): Promise<number> {
   await client.quit();
   if (!opts.quiet) {
     process.stderr.write(
-      `[publish] ${fmt(summary.recordsPublished)} records in ${fmt(summary.entries)} entries to ${summary.stream} (${summary.firstId ?? '-'} .. ${summary.lastId ?? '-'}) in ${summary.seconds.toFixed(2)} s, ${fmt(summary.recordsPerSecond)} records/s\n` +
-        `  lines read ${fmt(summary.linesRead)} = header ${summary.headerLines} + published ${fmt(summary.recordsPublished)} + too long ${summary.linesTooLong}\n`,
+      `[publish] ${formatCount(summary.recordsPublished)} records in ${formatCount(summary.entries)} entries to ${summary.stream} (${summary.firstId ?? '-'} .. ${summary.lastId ?? '-'}) in ${summary.seconds.toFixed(2)} s, ${formatCount(summary.recordsPerSecond)} records/s\n` +
+        `  lines read ${formatCount(summary.linesRead)} = header ${summary.headerLines} + published ${formatCount(summary.recordsPublished)} + too long ${summary.linesTooLong}\n`,
     );
     const c = captureSummary();
     if (c) process.stderr.write(formatFlowInputSummary(`[publish] flows from ${opts.input === '-' ? 'stdin' : opts.input}`, c));

@@ -20,6 +20,7 @@ import { CliError, runCommand, UsageError, writeFailure } from './command';
 import { describeFailure, executeNotebooks, NotebookExecutorError, notebookPaths } from './notebooks';
 import { NOTEBOOKS, ROOT } from './project';
 import { setup } from './setup';
+import { formatCount } from '../core/count-text';
 
 const USAGE = `usage: npm start -- [--set key=value]... [--params FILE] [--data DIR] [--notebooks LIST]
                     [--from-run ID] [--mlflow URL] [--update-notebooks]
@@ -81,7 +82,7 @@ function printSummary(params: Params, overrides: string, dir: string, runs: { no
   add('parameters', overrides);
   if (s.metrics) {
     const m = s.metrics.metrics;
-    add('data', `${m.nRows.toLocaleString('en-US')} rows (${m.nAnomalous} anomalies), ${params.nFeatures} features, seed ${params.seed}`);
+    add('data', `${formatCount(m.nRows)} rows (${m.nAnomalous} anomalies), ${params.nFeatures} features, seed ${params.seed}`);
     add('evaluation', `ROC-AUC ${m.rocAuc.toFixed(6)}, AP ${m.averagePrecision.toFixed(6)}; anomaly class precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}, F1 ${m.f1.toFixed(3)}; ${m.nFlagged} flagged`);
   }
   if (s.model) {
@@ -91,7 +92,7 @@ function printSummary(params: Params, overrides: string, dir: string, runs: { no
   }
   if (s.stream) {
     const t = s.stream.totals;
-    add('streaming', `${t.batches} batches, ${t.rows.toLocaleString('en-US')} rows scored, ${t.anomalies} flagged (${((100 * t.anomalies) / t.rows).toFixed(2)}%), ${Math.round(t.rowsPerSecond).toLocaleString('en-US')} rows/s`);
+    add('streaming', `${t.batches} batches, ${formatCount(t.rows)} rows scored, ${t.anomalies} flagged (${((100 * t.anomalies) / t.rows).toFixed(2)}%), ${formatCount(t.rowsPerSecond)} rows/s`);
   }
   add('notebooks', `${rel(join(dir, 'notebooks'))}/*.ipynb (with outputs), ${rel(join(dir, 'html'))}/*.html`);
   add('figures', `${rel(join(dir, 'figures'))}/*.svg, *.vl.json`);

@@ -25,6 +25,7 @@ import type { RedisStreamSource } from '../stream/redis-source';
 import type { RecordSource } from '../stream/source';
 import { integerOption, numberOption, parseOptions } from './args';
 import { CliError, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, runCommand, UsageError } from './command';
+import { formatCount } from '../core/count-text';
 
 /** Exit codes of `npm run stream`, the same in every mode (see USAGE). */
 export const EXIT = {
@@ -343,18 +344,16 @@ async function openOutput(what: 'alerts' | 'rejects' | 'ledger', target: string 
   }
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
 /** The summary as the lines printed on stderr (the same in every mode). */
 export function summaryLines(s: StreamSummary, prefix: string): string[] {
   const lat = s.batchLatencyMs;
   const e = s.entries;
   return [
     `${prefix} done (${s.stoppedBy}) in ${s.seconds.toFixed(2)} s: ${s.source}`,
-    `  lines read ${fmt(s.linesRead)} = header ${s.headerLines} + scored ${fmt(s.recordsScored)} + rejected ${fmt(s.recordsRejected)} + dead-lettered ${fmt(s.recordsDeadLettered)} + not processed ${fmt(s.linesNotProcessed)}`,
-    `  anomalous ${fmt(s.recordsAnomalous)} (${(100 * s.anomalyRate).toFixed(3)}%; the model expects about ${(100 * s.expectedRate).toFixed(2)}%), drift warnings ${s.driftWarnings}${s.explain > 0 ? `, ${s.explain} drivers per alert` : ''}`,
-    `  ${fmt(s.recordsPerSecond)} records/s, ${s.batches} batches, ${lat ? `batch latency p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms` : 'no batch latency'}, peak memory ${s.peakRssMB.toFixed(0)} MiB`,
-    ...(e ? [`  entries: ${fmt(e.newEntries)} new, ${fmt(e.ownPendingEntries)} own pending re-read, ${fmt(e.claimedEntries)} claimed from other consumers, ${fmt(e.redelivered)} redelivered, ${fmt(e.ackedEntries)} acknowledged, ${fmt(e.deadLetteredEntries)} dead-lettered`] : []),
+    `  lines read ${formatCount(s.linesRead)} = header ${s.headerLines} + scored ${formatCount(s.recordsScored)} + rejected ${formatCount(s.recordsRejected)} + dead-lettered ${formatCount(s.recordsDeadLettered)} + not processed ${formatCount(s.linesNotProcessed)}`,
+    `  anomalous ${formatCount(s.recordsAnomalous)} (${(100 * s.anomalyRate).toFixed(3)}%; the model expects about ${(100 * s.expectedRate).toFixed(2)}%), drift warnings ${s.driftWarnings}${s.explain > 0 ? `, ${s.explain} drivers per alert` : ''}`,
+    `  ${formatCount(s.recordsPerSecond)} records/s, ${s.batches} batches, ${lat ? `batch latency p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms` : 'no batch latency'}, peak memory ${s.peakRssMB.toFixed(0)} MiB`,
+    ...(e ? [`  entries: ${formatCount(e.newEntries)} new, ${formatCount(e.ownPendingEntries)} own pending re-read, ${formatCount(e.claimedEntries)} claimed from other consumers, ${formatCount(e.redelivered)} redelivered, ${formatCount(e.ackedEntries)} acknowledged, ${formatCount(e.deadLetteredEntries)} dead-lettered`] : []),
     ...(s.recordsRejected > 0 ? [`  rejects by reason: ${Object.entries(s.rejectReasons).map(([k, v]) => `${k}: ${v}`).join('; ')}`] : []),
     ...(s.recordsDeadLettered > 0 ? [`  dead-lettered records by reason: ${Object.entries(s.deadLetterReasons).map(([k, v]) => `${k}: ${v}`).join('; ')}`] : []),
   ];

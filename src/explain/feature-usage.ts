@@ -12,6 +12,7 @@ import type { FlowRecords } from '../data/flows';
 import type { IsolationForest } from '../model/forest';
 import type { RecordEncoder } from '../model/encoder';
 import type { FeatureGroup } from './contributions';
+import { formatCount } from '../core/count-text';
 
 /** An encoder's original features and the encoded columns each became. */
 export function encoderFeatureGroups(encoder: RecordEncoder): FeatureGroup[] {
@@ -138,14 +139,13 @@ export function sparseFeatureRows(
  * @param labels how many attack labels to list per feature (default 2)
  */
 export function sparseFeatureTable(rows: readonly SparseFeatureRow[], labels = 2): Record<string, string | number>[] {
-  const thousands = (n: number) => n.toLocaleString('en-US');
-  const describe = (t: SparseFeatureRow['testNonZero'][number]) => `${t.label} ${thousands(t.records)} of ${thousands(t.of)}${t.detected !== undefined ? ` (${thousands(t.detected)} flagged)` : ''}`;
+  const describe = (t: SparseFeatureRow['testNonZero'][number]) => `${t.label} ${formatCount(t.records)} of ${formatCount(t.of)}${t.detected !== undefined ? ` (${formatCount(t.detected)} flagged)` : ''}`;
   return rows.map((r) => {
     const attacks = r.testNonZero.filter((t) => t.label !== 'normal').slice(0, labels);
     const normal = r.testNonZero.find((t) => t.label === 'normal');
     return {
       feature: r.feature,
-      'non-zero in training': `${thousands(r.trainNonZero)} of ${thousands(r.trainRecords)}`,
+      'non-zero in training': `${formatCount(r.trainNonZero)} of ${formatCount(r.trainRecords)}`,
       'per tree sample': r.perTreeSample.toFixed(2),
       'trees that split on it': `${r.usage.trees} of ${r.usage.forestTrees}`,
       'non-zero in test (attacks)': attacks.length > 0 ? attacks.map(describe).join('; ') : 'none',
@@ -210,13 +210,12 @@ export function unseenCategoryRows(encoder: RecordEncoder, test: FlowRecords, de
 
 /** {@link unseenCategoryRows} as table rows (the four most common unseen values of each column). */
 export function unseenCategoryTable(rows: readonly UnseenCategoryRow[]): Record<string, string | number>[] {
-  const t = (n: number) => n.toLocaleString('en-US');
   return rows.map((r) => ({
     column: r.column,
-    'test records with an unseen category': t(r.records),
-    attacks: t(r.attacks),
-    ...(r.flagged !== undefined ? { 'flagged by the score': t(r.flagged), 'attacks not flagged': t(r.missedAttacks ?? 0) } : {}),
-    'most common unseen values': r.values.length === 0 ? '' : `${r.values.slice(0, 4).map((v) => `${v.value} ${t(v.records)}`).join(', ')}${r.values.length > 4 ? `, ... (${r.values.length} values)` : ''}`,
+    'test records with an unseen category': formatCount(r.records),
+    attacks: formatCount(r.attacks),
+    ...(r.flagged !== undefined ? { 'flagged by the score': formatCount(r.flagged), 'attacks not flagged': formatCount(r.missedAttacks ?? 0) } : {}),
+    'most common unseen values': r.values.length === 0 ? '' : `${r.values.slice(0, 4).map((v) => `${v.value} ${formatCount(v.records)}`).join(', ')}${r.values.length > 4 ? `, ... (${r.values.length} values)` : ''}`,
   }));
 }
 

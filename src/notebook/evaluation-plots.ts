@@ -7,6 +7,7 @@ import { averagePrecision, precisionRecallCurve, rocAuc, rocCurve, type Confusio
 import type { SweepRow } from '../workflow/sweep';
 import type { VegaLiteSpec } from './vega';
 import { SCHEMA, COLORS, CONFIG, round, thin, labelName } from './spec-parts';
+import { formatCount } from '../core/count-text';
 
 /** ROC and precision-recall curves side by side, with their areas. */
 export function rankingCurvesSpec(roc: RocCurve, rocAuc: number, pr: PrCurve, averagePrecision: number): VegaLiteSpec {
@@ -226,14 +227,14 @@ export function familyDetectionSpec(rows: readonly FamilyDetectionRow[], options
   return {
     $schema: SCHEMA,
     title: { text: options.title ?? 'Which attacks does the detector find?', subtitle: options.subtitle ?? 'share of each family\'s test records flagged' },
-    data: { values: rows.map((r) => ({ ...r, rate: round(r.rate, 4), label: `${r.family} (${r.records.toLocaleString('en-US')})` })) },
+    data: { values: rows.map((r) => ({ ...r, rate: round(r.rate, 4), label: `${r.family} (${formatCount(r.records)})` })) },
     width: { step: options.step ?? 26 },
     height: 240,
     mark: { type: 'bar' },
     encoding: {
       x: { field: 'operatingPoint', type: 'nominal', title: null, axis: { labels: false, ticks: false }, sort: points },
       y: { field: 'rate', type: 'quantitative', title: 'detection rate', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
-      column: { field: 'label', type: 'nominal', title: options.columnTitle ?? 'attack family (test records)', sort: families.map((f) => rows.find((r) => r.family === f) as FamilyDetectionRow).map((r) => `${r.family} (${r.records.toLocaleString('en-US')})`), header: { labelOrient: 'bottom', titleOrient: 'bottom' } },
+      column: { field: 'label', type: 'nominal', title: options.columnTitle ?? 'attack family (test records)', sort: families.map((f) => rows.find((r) => r.family === f) as FamilyDetectionRow).map((r) => `${r.family} (${formatCount(r.records)})`), header: { labelOrient: 'bottom', titleOrient: 'bottom' } },
       color: { field: 'operatingPoint', type: 'nominal', title: options.legendTitle ?? 'operating point', sort: points, scale: { range: ['#4c78a8', '#e45756', '#54a24b', '#f58518'] } },
       tooltip: [
         { field: 'family', type: 'nominal' },

@@ -5,8 +5,7 @@
 import type { FailoverDrillResult } from '../stream/failover-drill';
 import type { FailoverBar } from './stream-plots';
 import type { TableRow } from './tables';
-
-const n = (v: number) => v.toLocaleString('en-US');
+import { formatCount } from '../core/count-text';
 
 /**
  * Every published record by outcome (a partition: scored + rejected +
@@ -14,14 +13,14 @@ const n = (v: number) => v.toLocaleString('en-US');
  */
 export function failoverRecordRows(r: FailoverDrillResult): TableRow[] {
   return [
-    { records: 'published', count: n(r.records.published), meaning: `${n(r.entries)} stream entries of up to ${n(Math.ceil(r.records.published / Math.max(1, r.entries)))} records` },
-    { records: 'scored', count: n(r.records.scored), meaning: 'an anomaly score was computed; anomalous ones wrote an alert' },
-    { records: 'rejected', count: n(r.records.rejected), meaning: 'bad line, written to the rejects with its reason' },
-    { records: 'dead-lettered', count: n(r.records.deadLettered), meaning: `moved to ${r.stream}:dead after too many deliveries` },
-    { records: 'missing', count: n(r.records.missing), meaning: 'in no ledger and not dead-lettered (lost)' },
-    { records: 'finished on first delivery', count: n(r.records.firstDelivery), meaning: 'scored or rejected by the consumer that first read them' },
-    { records: 'redelivered', count: n(r.records.redelivered), meaning: `delivered again: taken over from ${r.kill.consumer} by a survivor` },
-    { records: 'results written twice', count: n(r.records.writtenTwice), meaning: `written by ${r.kill.consumer} but not acknowledged; repeated with deliveries > 1` },
+    { records: 'published', count: formatCount(r.records.published), meaning: `${formatCount(r.entries)} stream entries of up to ${formatCount(Math.ceil(r.records.published / Math.max(1, r.entries)))} records` },
+    { records: 'scored', count: formatCount(r.records.scored), meaning: 'an anomaly score was computed; anomalous ones wrote an alert' },
+    { records: 'rejected', count: formatCount(r.records.rejected), meaning: 'bad line, written to the rejects with its reason' },
+    { records: 'dead-lettered', count: formatCount(r.records.deadLettered), meaning: `moved to ${r.stream}:dead after too many deliveries` },
+    { records: 'missing', count: formatCount(r.records.missing), meaning: 'in no ledger and not dead-lettered (lost)' },
+    { records: 'finished on first delivery', count: formatCount(r.records.firstDelivery), meaning: 'scored or rejected by the consumer that first read them' },
+    { records: 'redelivered', count: formatCount(r.records.redelivered), meaning: `delivered again: taken over from ${r.kill.consumer} by a survivor` },
+    { records: 'results written twice', count: formatCount(r.records.writtenTwice), meaning: `written by ${r.kill.consumer} but not acknowledged; repeated with deliveries > 1` },
   ];
 }
 
@@ -29,11 +28,11 @@ export function failoverRecordRows(r: FailoverDrillResult): TableRow[] {
 export function failoverConsumerRows(r: FailoverDrillResult): TableRow[] {
   return r.consumers.map((c) => ({
     consumer: c.name,
-    ended: c.killed ? `SIGKILL after ${n(c.entriesFinished)} entries, holding ${r.kill.pendingEntries}` : c.exitCode === 0 ? 'exit 0 (idle, group drained)' : `exit ${c.exitCode ?? c.signal}`,
-    'entries finished': n(c.entriesFinished),
-    'of them redelivered': n(c.entriesRedelivered),
-    records: n(c.records),
-    'claimed (XAUTOCLAIM)': c.summary?.entries ? n(c.summary.entries.claimedEntries) : '-',
+    ended: c.killed ? `SIGKILL after ${formatCount(c.entriesFinished)} entries, holding ${r.kill.pendingEntries}` : c.exitCode === 0 ? 'exit 0 (idle, group drained)' : `exit ${c.exitCode ?? c.signal}`,
+    'entries finished': formatCount(c.entriesFinished),
+    'of them redelivered': formatCount(c.entriesRedelivered),
+    records: formatCount(c.records),
+    'claimed (XAUTOCLAIM)': c.summary?.entries ? formatCount(c.summary.entries.claimedEntries) : '-',
   }));
 }
 

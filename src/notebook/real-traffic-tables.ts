@@ -11,9 +11,9 @@ import type { BaselineComparison, DetectorResult } from '../workflow/baselines';
 import { familyOrder, type AttackDetectionRow, type PreprocessingChoice, type RealTrafficEvaluation, type ScalingEffect, type ValidatedDetection } from '../workflow/real-traffic';
 import type { FamilyDetectionRow } from './evaluation-plots';
 import type { TableRow } from './tables';
+import { formatCount } from '../core/count-text';
 
 const pct = (x: number, digits = 1) => (Number.isNaN(x) ? 'n/a' : `${(100 * x).toFixed(digits)}%`);
-const count = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** Records per class (normal, then the attack families) in both files, with their shares. */
 export function classCountRows(train: FlowRecords, test: FlowRecords): TableRow[] {
@@ -31,7 +31,7 @@ export function classCountRows(train: FlowRecords, test: FlowRecords): TableRow[
 
 /** The novel attack names as one sentence and their list. */
 export function novelAttackLines(novel: NovelAttacks): string {
-  return `${novel.names.length} attack names occur only in the test file: ${count(novel.records)} records, ${pct(novel.records / novel.attacks)} of the test attacks\n${novel.names.map((c) => `${c.value} ${c.count}`).join(', ')}`;
+  return `${novel.names.length} attack names occur only in the test file: ${formatCount(novel.records)} records, ${pct(novel.records / novel.attacks)} of the test attacks\n${novel.names.map((c) => `${c.value} ${c.count}`).join(', ')}`;
 }
 
 /** {@link categoryCounts} as table rows; `limit` keeps the most common. */
@@ -147,10 +147,10 @@ export function baseRateRows(detectors: ReadonlyArray<Pick<DetectorResult, 'name
       return {
         detector: d.name,
         'attack share': pct(p),
-        'attacks a day': count(r.attacksPerDay),
-        'alerts a day': count(r.alertsPerDay),
-        'caught attacks': count(r.caughtPerDay),
-        'false alarms': count(r.falseAlarmsPerDay),
+        'attacks a day': formatCount(r.attacksPerDay),
+        'alerts a day': formatCount(r.alertsPerDay),
+        'caught attacks': formatCount(r.caughtPerDay),
+        'false alarms': formatCount(r.falseAlarmsPerDay),
         precision: pct(r.precision),
       };
     }),

@@ -7,6 +7,7 @@ import type { Matrix } from '../core/matrix';
 import type { Dataset } from '../data/simulate';
 import type { VegaLiteSpec } from './vega';
 import { SCHEMA, COLORS, CONFIG, round, classOf, extent, classBins, classColor, classHistogramLayer } from './spec-parts';
+import { formatCount } from '../core/count-text';
 
 /** Histograms of every raw feature, normal vs anomalous, as the share of each class per bin. */
 export function featureHistogramsSpec(data: Dataset, options: { bins?: number } = {}): VegaLiteSpec {
@@ -81,7 +82,7 @@ export function pcaScatterSpec(projected: Matrix, truth: ArrayLike<number>, opti
   };
   const values = [...kept, ...special].map(point); // ordinary first so anomalies are drawn on top
   const pct = (k: number) => (options.varianceRatio ? ` (${(100 * options.varianceRatio[k]).toFixed(1)}% of variance)` : '');
-  const thinned = kept.length < ordinary.length ? `; ${kept.length.toLocaleString('en-US')} of ${ordinary.length.toLocaleString('en-US')} ordinary rows shown` : '';
+  const thinned = kept.length < ordinary.length ? `; ${formatCount(kept.length)} of ${formatCount(ordinary.length)} ordinary rows shown` : '';
   const encoding: Record<string, unknown> = {
     x: { field: 'pc1', type: 'quantitative', title: `PC1${pct(0)}` },
     y: { field: 'pc2', type: 'quantitative', title: `PC2${pct(1)}` },
@@ -218,7 +219,7 @@ export function pcaPredictionDensitySpec(projected: Matrix, truth: ArrayLike<num
     $schema: SCHEMA,
     title: {
       text: options.title ?? 'PCA projection: every row, by prediction',
-      subtitle: `grey cells: ${ordinary.toLocaleString('en-US')} normal rows that passed (darker = more rows); points: every flagged or anomalous row (${points.length}), shape = true label`,
+      subtitle: `grey cells: ${formatCount(ordinary)} normal rows that passed (darker = more rows); points: every flagged or anomalous row (${points.length}), shape = true label`,
     },
     width: 520,
     height: 360,
@@ -350,7 +351,7 @@ export function decisionMapSpec(
   for (let k = 0; Math.floor(k * step) < normal.length; k++) keptNormal.push(normal[Math.floor(k * step)]);
   // normal rows first, so anomalies are drawn on top
   const pts = [...keptNormal, ...anomalous].map((i) => ({ row: i, x: round(points.data[i * points.cols], 3), y: round(points.data[i * points.cols + 1], 3), truth: classOf(truth[i]) }));
-  const thinned = keptNormal.length < normal.length ? `; ${keptNormal.length.toLocaleString('en-US')} of ${normal.length.toLocaleString('en-US')} normal rows drawn, every anomaly` : '';
+  const thinned = keptNormal.length < normal.length ? `; ${formatCount(keptNormal.length)} of ${formatCount(normal.length)} normal rows drawn, every anomaly` : '';
   const xTitle = options.xTitle ?? 'PC1';
   const yTitle = options.yTitle ?? 'PC2';
   return {

@@ -20,6 +20,7 @@ import type { DurableOutput } from './durable-output';
 import { createBatchScorer, type ScoredBatch } from './scorer';
 import type { RecordSource, SourceChunk, SourceStats } from './source';
 import { DriftWindow, LatencyStats } from './stats';
+import { formatCount } from '../core/count-text';
 
 export interface LoopOptions {
   format: InputFormat;
@@ -114,8 +115,6 @@ interface Cycle {
   notProcessed: Int32Array;
   deadLettered: Uint8Array;
 }
-
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** "ENOSPC: no space left on device" from Node's "ENOSPC: no space left on device, write" */
 export function errnoText(e: unknown): string {
@@ -277,9 +276,9 @@ async function run(
     if (w.changed) {
       if (w.drifting) {
         driftWarnings++;
-        options.log(`drift: ${(100 * w.rate).toFixed(2)}% of the last ${fmt(w.records)} records are anomalous, above ${options.driftFactor} x the expected ${(100 * pipeline.expectedRate).toFixed(2)}%`);
+        options.log(`drift: ${(100 * w.rate).toFixed(2)}% of the last ${formatCount(w.records)} records are anomalous, above ${options.driftFactor} x the expected ${(100 * pipeline.expectedRate).toFixed(2)}%`);
       } else {
-        options.log(`drift cleared: ${(100 * w.rate).toFixed(2)}% over the last ${fmt(w.records)} records`);
+        options.log(`drift cleared: ${(100 * w.rate).toFixed(2)}% over the last ${formatCount(w.records)} records`);
       }
     }
     free.push({ values: b.values, tags: b.tags });
@@ -457,7 +456,7 @@ async function run(
           const secs = (performance.now() - started) / 1000;
           const where = source.progress?.();
           options.log(
-            `${secs.toFixed(1)} s: ${fmt(linesRead)} lines, ${fmt(scored)} scored, ${fmt(anomalous)} anomalous, ${fmt(rejected)} rejected, ${fmt(deadLettered)} dead-lettered, ${fmt(scored / Math.max(secs, 1e-9))} records/s${where ? `, ${where}` : ''}`,
+            `${secs.toFixed(1)} s: ${formatCount(linesRead)} lines, ${formatCount(scored)} scored, ${formatCount(anomalous)} anomalous, ${formatCount(rejected)} rejected, ${formatCount(deadLettered)} dead-lettered, ${formatCount(scored / Math.max(secs, 1e-9))} records/s${where ? `, ${where}` : ''}`,
           );
         }, options.progressMs)
       : undefined;
