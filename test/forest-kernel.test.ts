@@ -79,6 +79,13 @@ describe('kernel sums equal the JavaScript walk exactly', () => {
     const Y = randomMatrix(10, 3, 2);
     Y.data[7] = NaN;
     expect(() => forest.scoreSamples(Y)).toThrow(/row 2, column 1 is NaN/);
+    // every position of the probe's four sums and of its tail (10 x 3 values: 28 in the sums, 2 after)
+    for (const [k, v] of [[0, Infinity], [1, -Infinity], [2, NaN], [3, NaN], [28, NaN], [29, Infinity]] as const) {
+      const Z = randomMatrix(10, 3, 2);
+      Z.data[k] = v;
+      expect(() => forest.scoreSamples(Z), `value ${k}`).toThrow(`row ${Math.floor(k / 3)}, column ${k % 3} is ${v}`);
+    }
+    expect(forest.scoreSamples(randomMatrix(10, 3, 2)).every(Number.isFinite)).toBe(true);
   });
 });
 

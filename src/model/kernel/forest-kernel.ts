@@ -293,10 +293,22 @@ export class ForestKernel {
    */
   scores(data: Float64Array, from: number, to: number, out: Float64Array, norm: number): void {
     const d = this.d;
-    // v * 0 is 0 for a finite v and NaN for NaN or an infinity: one branch-free pass finds out whether to look closer
-    let probe = 0;
-    for (let k = from * d, end = to * d; k < end; k++) probe += data[k] * 0;
-    if (probe !== 0) {
+    // v * 0 is 0 for a finite v and NaN for NaN or an infinity: one branch-free pass finds out whether to look closer.
+    // Four sums: one chain of dependent adds made this pass most of the JavaScript time of scoring a wide batch
+    let p0 = 0;
+    let p1 = 0;
+    let p2 = 0;
+    let p3 = 0;
+    let k = from * d;
+    const end = to * d;
+    for (; k + 3 < end; k += 4) {
+      p0 += data[k] * 0;
+      p1 += data[k + 1] * 0;
+      p2 += data[k + 2] * 0;
+      p3 += data[k + 3] * 0;
+    }
+    for (; k < end; k++) p0 += data[k] * 0;
+    if (p0 + p1 + p2 + p3 !== 0) {
       for (let k = from * d; k < to * d; k++) {
         const v = data[k];
         if (v - v !== 0) throw new RangeError(`IsolationForest: row ${Math.floor(k / d)}, column ${k % d} is ${v} (must be finite)`);
