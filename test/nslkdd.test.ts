@@ -288,6 +288,13 @@ describe('the model bundle with an encoder (schema 2)', () => {
     const scratch = new Float64Array(lines.length * w).fill(7);
     expect(bits(modelInput(model, S, scratch).data).equals(bits(twoSteps(S)))).toBe(true);
     expect(Object.is(modelInput(model, S).data[meanZero], -0)).toBe(true);
+    // and around the table of log1p of small integers: its edges, fractions, negatives, beyond it
+    const logCols = (model.encoder as RecordEncoder).logOutputs;
+    const edges = [1, 2, 1023, 1024, 1025, 1023.5, 0.25, -1, -1023, 2 ** 31, 2 ** 32 + 1, 1e300, Number.MIN_VALUE];
+    const odd = Float64Array.from(buf);
+    for (let i = 0; i < lines.length; i++) odd[i * w + logCols[i % logCols.length]] = edges[i % edges.length];
+    const O = createMatrix(lines.length, w, odd);
+    expect(bits(modelInput(model, O).data).equals(bits(twoSteps(O)))).toBe(true);
     // a NaN falls back to the two steps and their error naming the column
     const bad = Float64Array.from(buf);
     bad[5 * w + 4] = NaN;
