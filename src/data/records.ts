@@ -436,6 +436,18 @@ export class EncodedRecordParser {
         pos = end_ + 1;
         continue;
       }
+      // "0," and "0.00," are half of NSL-KDD's fields: the slot is already 0 (+0, as the loop below makes them)
+      if (bytes[pos] === 48 && pos + 1 < end) {
+        const next = bytes[pos + 1];
+        if (next === 44) {
+          pos += 2;
+          continue;
+        }
+        if (next === 46 && pos + 4 < end && bytes[pos + 2] === 48 && bytes[pos + 3] === 48 && bytes[pos + 4] === 44) {
+          pos += 5;
+          continue;
+        }
+      }
       let m = 0;
       let digits = 0;
       let scale = 0;
