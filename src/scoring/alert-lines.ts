@@ -82,6 +82,18 @@ export function alertRecordJson(model: LoadedModel, values: Float64Array, offset
   return `${out}}`;
 }
 
+/**
+ * `size` bytes of memory that is not zeroed first (every byte that is read
+ * was written: the lines are [0, pos)): a batch's alert lines take megabytes,
+ * and zeroing them was a measurable share of writing them. A plain
+ * Uint8Array over it, not a Buffer: AlertWriter.buf keeps one kind of array
+ * (Buffer's accesses are slower there).
+ */
+function uninitialized(size: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(b.buffer, b.byteOffset, size);
+}
+
 /** The parts of a scored batch an alert line shows (a ScoredBatch fits). */
 export interface AlertBatch {
   id: number;
@@ -260,7 +272,7 @@ export class AlertWriter {
     const count = b.anomalies.length;
     let size = count * this.maxBytes + 8; // + the last 4-byte store's overshoot
     if (explain) for (let k = 0; k < count; k++) size += Buffer.byteLength(explain[k]) + 11;
-    this.setBuffer(new Uint8Array(size));
+    this.setBuffer(uninitialized(size));
     const ends = new Int32Array(count);
     for (let k = 0; k < count; k++) {
       const i = b.anomalies[k];
@@ -311,7 +323,7 @@ export class AlertWriter {
       prefixes[k] = origin.prefix(b.anomalies[k]);
       if (prefixes[k] !== '') size += Buffer.byteLength(prefixes[k]);
     }
-    const out = new Uint8Array(size); // not a Buffer: this.buf keeps one kind of array (Buffer's accesses are slower there)
+    const out = uninitialized(size);
     this.setBuffer(out);
     const { bytes, ends } = tails;
     for (let k = 0, start = 0; k < count; k++) {
