@@ -222,6 +222,11 @@ describe('RecordEncoder', () => {
     expect(X.data[2 * X.cols + 4]).toBe(Math.log1p(28));
     expect(enc.outputNames).toContain('serror_rate'); // rates are not log-transformed
     expect(signedLog1p(-3)).toBe(-Math.log1p(3));
+    // its table of small integers holds Math.log1p's own doubles; around it, the call (and -0 stays -0)
+    for (let v = 0; v <= 1100; v++) expect(signedLog1p(v), `${v}`).toBe(Math.log1p(v));
+    for (const v of [1023.5, 0.25, 2 ** 31, 2 ** 32 + 1, 1e300, Number.MIN_VALUE]) expect(signedLog1p(v), `${v}`).toBe(Math.log1p(v));
+    for (const v of [-1, -1023, -1024.5]) expect(signedLog1p(v), `${v}`).toBe(-Math.log1p(-v));
+    expect(Object.is(signedLog1p(-0), -0)).toBe(true);
   });
   it('refuses bad options and foreign columns', () => {
     expect(() => RecordEncoder.fit(train, { encoding: 'binary' as never })).toThrow(/encoding must be "onehot" or "ordinal"/);

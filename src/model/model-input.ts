@@ -29,15 +29,6 @@ interface LogScalePlan {
 
 const plans = new WeakMap<RecordEncoder, WeakMap<StandardScaler, LogScalePlan>>();
 
-/**
- * Math.log1p of the integers below LOG1P_TABLE_SIZE: the log'd columns are
- * counters, mostly small (NSL-KDD: about 5 per record), and a lookup is
- * several times cheaper than the call. The same doubles: the table holds what
- * the call returns.
- */
-const LOG1P_TABLE_SIZE = 1024;
-const LOG1P_OF_INT = Float64Array.from({ length: LOG1P_TABLE_SIZE }, (_, v) => Math.log1p(v));
-
 function planFor(encoder: RecordEncoder, scaler: StandardScaler): LogScalePlan {
   let byScaler = plans.get(encoder);
   if (!byScaler) plans.set(encoder, (byScaler = new WeakMap()));
@@ -79,7 +70,7 @@ function logAndScale(encoder: RecordEncoder, scaler: StandardScaler, X: Matrix, 
     for (let j = 0; j < d; j++) {
       let v = data[k0 + j];
       if (v === 0) continue;
-      if (isLog[j] === 1) v = v > 0 && v < LOG1P_TABLE_SIZE && (v | 0) === v ? LOG1P_OF_INT[v] : signedLog1p(v);
+      if (isLog[j] === 1) v = signedLog1p(v);
       if (v - v !== 0) return twoSteps(); // NaN or +-Infinity
       out[k0 + j] = (v - mean[j]) / scale[j];
     }
